@@ -1,0 +1,5 @@
+import sys
+
+from eyegan.cli import main
+
+sys.exit(main())

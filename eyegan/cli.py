@@ -1,0 +1,139 @@
+"""Command line: ``python -m eyegan train`` and ``python -m eyegan sample``."""
+
+import argparse
+import dataclasses
+import logging
+import sys
+import time
+from pathlib import Path
+
+from eyegan import data
+
+log = logging.getLogger("eyegan")
+
+# Help text for each TrainConfig field; every field becomes an option.
+CONFIG_HELP = {
+    "batch_size": "real images per discriminator step",
+    "epochs": "passes over the training images",
+    "latent_dim": "size of the generator's noise vector",
+    "generator_lr": "Adam learning rate of the generator",
+    "discriminator_lr": "Adam learning rate of the discriminator",
+    "beta_1": "Adam's beta1 for both networks",
+    "generator_steps": "generator updates per discriminator update",
+    "real_label": "discriminator target for real images",
+    "fake_label": "discriminator target for generated images",
+    "generator_label": "target the generator pushes its fakes' scores towards",
+    "separate_batches": "train the discriminator on separate all-real and all-fake batches",
+    "generator_batch_norm": "use batch normalization in the generator",
+    "discriminator_batch_norm": "use batch normalization in the discriminator",
+    "seed": "seed for weights, noise and shuffling",
+    "jit_compile": "compile the training step with XLA (default: only on a GPU)",
+}
+
+
+def _add_config_options(parser, config):
+    group = parser.add_argument_group("training configuration (defaults: the reference regime)")
+    for field in dataclasses.fields(config):
+        option = "--" + field.name.replace("_", "-")
+        default = getattr(config, field.name)
+        help_text = f"{CONFIG_HELP[field.name]} (default: {default})"
+        if isinstance(default, bool) or field.name == "jit_compile":
+            group.add_argument(option, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        else:
+            group.add_argument(option, type=type(default), default=default, metavar="N" if isinstance(default, int) else "X",
+                               help=help_text)
+
+
+def build_parser():
+    """Return the argument parser of the ``eyegan`` command."""
+    from eyegan.training import TrainConfig
+
+    parser = argparse.ArgumentParser(
+        prog="python -m eyegan", description="Train an eye GAN and draw samples from it.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging details")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser(
+        "train", help="train the GAN and write checkpoints, history and sample grids",
+        description="Train the GAN. Writes to --out: config.json, history.csv, samples/epoch_NNNN.png, "
+                    "samples.gif, checkpoints/, generator.keras and discriminator.keras. "
+                    "Running again with the same --out resumes from the latest checkpoint.")
+    train.add_argument("--data", metavar="PATH",
+                       help=f"real_gaze.h5, gaze.h5 or a folder of 35x55 PNG/JPEG patches "
+                            f"(default: ${data.DATA_ENV_VAR}, else patches drawn by the built-in renderer)")
+    train.add_argument("--out", metavar="DIR", type=Path, default=Path("runs/eyegan"),
+                       help="output folder (default: runs/eyegan)")
+    train.add_argument("--rendered", metavar="N", type=int, default=data.DEFAULT_RENDER_COUNT,
+                       help="patches to render when no data is given (default: %(default)s)")
+    train.add_argument("--limit", metavar="N", type=int,
+                       help="train on the first N patches only (default: all)")
+    train.add_argument("--restart", action="store_true",
+                       help="start over instead of resuming from a checkpoint in --out")
+    _add_config_options(train, TrainConfig())
+
+    sample = commands.add_parser("sample", help="draw a grid of generated eyes from a checkpoint")
+    sample.add_argument("--checkpoint", metavar="PATH", type=Path, required=True,
+                        help="a generator .keras file, or a run folder holding generator.keras")
+    sample.add_argument("--n", metavar="N", type=int, default=64, help="eyes to draw (default: 64)")
+    sample.add_argument("--seed", metavar="N", type=int, default=0, help="noise seed (default: 0)")
+    sample.add_argument("--columns", metavar="N", type=int, help="grid columns (default: square-ish)")
+    sample.add_argument("--scale", metavar="N", type=int, default=2,
+                        help="enlarge the PNG N times (default: 2)")
+    sample.add_argument("--out", metavar="PNG", type=Path, default=Path("grid.png"),
+                        help="output PNG (default: grid.png)")
+    return parser
+
+
+def run_train(args):
+    """Load the data, train, and report where the outputs went."""
+    from eyegan.training import TrainConfig, train_gan
+
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    patches = data.load_patches(args.data, n_default=args.rendered, seed=config.seed)
+    images = patches.images if args.limit is None else patches.images[:args.limit]
+    log.info("training on %d patches from %s", len(images), patches.source)
+
+    started = time.perf_counter()
+    run = train_gan(data.preprocess(images), config, args.out, resume=not args.restart)
+    minutes = (time.perf_counter() - started) / 60
+    print(f"trained {len(run.history['g_loss'])} epochs in {minutes:.1f} min; outputs in {args.out}/")
+    print(f"  fixed-noise samples: {args.out / 'samples.gif'}")
+    print(f"  sample more with: python -m eyegan sample --checkpoint {args.out} --out grid.png")
+
+
+def run_sample(args):
+    """Draw ``args.n`` eyes from a saved generator into a PNG grid."""
+    import numpy as np
+
+    from eyegan import plotting
+    from eyegan._tf import keras
+
+    path = args.checkpoint / "generator.keras" if args.checkpoint.is_dir() else args.checkpoint
+    if not path.is_file():
+        raise SystemExit(f"error: no generator found at {path}; pass a generator .keras file "
+                         "or a folder written by 'python -m eyegan train'")
+    if args.n < 1:
+        raise SystemExit(f"error: --n must be at least 1, got {args.n}")
+    generator = keras.models.load_model(path, compile=False)
+    noise = np.random.default_rng(args.seed).standard_normal((args.n, generator.input_shape[-1]))
+    images = generator(noise.astype(np.float32), training=False)
+    grid = plotting.image_grid(plotting.to_uint8(np.asarray(images)), args.columns)
+    plotting.save_png(grid, args.out, scale=args.scale)
+    print(f"wrote {args.n} eyes to {args.out}")
+
+
+def main(argv=None):
+    """Run the ``eyegan`` command; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    # Other libraries' INFO records (absl's, for one) would drown the package's own.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        if args.command == "train":
+            run_train(args)
+        else:
+            run_sample(args)
+    except (data.DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
