@@ -27,11 +27,14 @@ CONFIG_HELP = {
     "generator_batch_norm": "use batch normalization in the generator",
     "discriminator_batch_norm": "use batch normalization in the discriminator",
     "seed": "seed for weights, noise and shuffling",
+    "precision": "Keras dtype policy of the hidden layers: float32 or mixed_bfloat16",
     "jit_compile": "compile the training step with XLA (default: only on a GPU)",
 }
 
 
 def _add_config_options(parser, config):
+    from eyegan.training import PRECISIONS
+
     group = parser.add_argument_group("training configuration (defaults: the reference regime)")
     for field in dataclasses.fields(config):
         option = "--" + field.name.replace("_", "-")
@@ -39,6 +42,8 @@ def _add_config_options(parser, config):
         help_text = f"{CONFIG_HELP[field.name]} (default: {default})"
         if isinstance(default, bool) or field.name == "jit_compile":
             group.add_argument(option, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        elif field.name == "precision":
+            group.add_argument(option, choices=PRECISIONS, default=default, help=help_text)
         else:
             group.add_argument(option, type=type(default), default=default, metavar="N" if isinstance(default, int) else "X",
                                help=help_text)

@@ -58,13 +58,15 @@ def _layer_seed(seed, index):
     return None if seed is None else seed + index
 
 
-def build_generator(latent_dim=LATENT_DIM, *, batch_norm=True, seed=None):
+def build_generator(latent_dim=LATENT_DIM, *, batch_norm=True, seed=None, dtype=None):
     """Build the generator: noise of shape (batch, latent_dim) -> images (batch, 32, 64, 1).
 
     Transposed convolutions upsample a 1x1xlatent_dim map to 32x64; every hidden
     layer is followed by batch normalization (when ``batch_norm``) and ReLU, and the
     output layer by tanh, so pixels lie in (-1, 1). ``seed`` makes the initial
-    weights repeatable. With the defaults the model has 1,209,473 parameters.
+    weights repeatable. ``dtype`` is a Keras dtype policy for the hidden layers,
+    such as "mixed_bfloat16"; the output layer always computes in float32. With
+    the defaults the model has 1,209,473 parameters.
     """
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
@@ -75,28 +77,30 @@ def build_generator(latent_dim=LATENT_DIM, *, batch_norm=True, seed=None):
         x = keras.layers.Conv2DTranspose(
             filters, kernel, strides=strides, padding="same",
             kernel_initializer=_initializer(_layer_seed(seed, index)),
-            name=f"deconv{index}",
+            name=f"deconv{index}", dtype=dtype,
         )(x)
         if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"bn{index}")(x)
-        x = keras.layers.ReLU(name=f"relu{index}")(x)
+            x = keras.layers.BatchNormalization(name=f"bn{index}", dtype=dtype)(x)
+        x = keras.layers.ReLU(name=f"relu{index}", dtype=dtype)(x)
 
     output_index = len(GENERATOR_LAYERS) + 1
     image = keras.layers.Conv2DTranspose(
         IMAGE_SHAPE[-1], (5, 5), strides=(2, 2), padding="same", activation="tanh",
         kernel_initializer=_initializer(_layer_seed(seed, output_index)),
-        name=f"deconv{output_index}",
+        name=f"deconv{output_index}", dtype="float32",
     )(x)
     return keras.Model(noise, image, name="generator")
 
 
-def build_discriminator(*, batch_norm=True, seed=None):
+def build_discriminator(*, batch_norm=True, seed=None, dtype=None):
     """Build the discriminator: images (batch, 32, 64, 1) -> P(real) of shape (batch, 1).
 
     Five strided convolutions reduce the image to a 1x1x256 map, each followed by
     batch normalization (when ``batch_norm``) and LeakyReLU(0.2); a 1x1 convolution
     with a sigmoid gives the probability that the image is real. ``seed`` makes the
-    initial weights repeatable. With the defaults the model has 435,777 parameters.
+    initial weights repeatable. ``dtype`` is a Keras dtype policy for the hidden
+    layers; the head always computes in float32. With the defaults the model
+    has 435,777 parameters.
     """
     image = keras.Input(shape=IMAGE_SHAPE, name="image")
     x = image
@@ -104,17 +108,17 @@ def build_discriminator(*, batch_norm=True, seed=None):
         x = keras.layers.Conv2D(
             filters, kernel, strides=strides, padding="same",
             kernel_initializer=_initializer(_layer_seed(seed, index)),
-            name=f"conv{index}",
+            name=f"conv{index}", dtype=dtype,
         )(x)
         if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"bn{index}")(x)
-        x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"lrelu{index}")(x)
+            x = keras.layers.BatchNormalization(name=f"bn{index}", dtype=dtype)(x)
+        x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"lrelu{index}", dtype=dtype)(x)
 
     head_index = len(DISCRIMINATOR_LAYERS) + 1
     x = keras.layers.Conv2D(
         1, (1, 1), activation="sigmoid",
         kernel_initializer=_initializer(_layer_seed(seed, head_index)),
-        name=f"conv{head_index}",
+        name=f"conv{head_index}", dtype="float32",
     )(x)
     probability = keras.layers.Flatten(name="probability")(x)
     return keras.Model(image, probability, name="discriminator")

@@ -27,7 +27,6 @@ from eyegan.data import (
     preprocess,
 )
 
-REAL_SAMPLE_ENV_VAR = "EYEGAN_REAL_SAMPLE"
 REAL_SAMPLE_COUNT = 2000
 REAL_SAMPLE_MEAN = 129.4
 
@@ -42,14 +41,6 @@ def cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv(data.CACHE_ENV_VAR, str(folder))
     monkeypatch.delenv(DATA_ENV_VAR, raising=False)
     return folder
-
-
-@pytest.fixture
-def real_sample_path():
-    value = os.environ.get(REAL_SAMPLE_ENV_VAR)
-    if not value:
-        pytest.skip(f"{REAL_SAMPLE_ENV_VAR} is unset; set it to a real_gaze.h5-style sample file")
-    return Path(value)
 
 
 def patch_filled_with(value):

@@ -1,0 +1,33 @@
+# Two entry points, each setting itself up on a fresh clone:
+#   make book   build the HTML book, executing every notebook
+#   make test   run pytest on the package and nbval on every notebook
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: book test benchmark notebooks clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+book: $(STAMP)
+	$(BIN)/python tools/build_book.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/train_throughput.py
+
+# Re-execute every chapter in place at full size, so the outputs stored in the
+# notebooks (which nbval compares and GitHub shows) come from the current code.
+notebooks: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py book/*.ipynb
+
+clean:
+	rm -rf _build
