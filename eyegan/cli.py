@@ -24,6 +24,8 @@ CONFIG_HELP = {
     "fake_label": "discriminator target for generated images",
     "generator_label": "target the generator pushes its fakes' scores towards",
     "separate_batches": "train the discriminator on separate all-real and all-fake batches",
+    "frozen_batch_norm": "how the network a step does not update normalises: with the batch's "
+                         "statistics or with its moving averages",
     "generator_batch_norm": "use batch normalization in the generator",
     "discriminator_batch_norm": "use batch normalization in the discriminator",
     "seed": "seed for weights, noise and shuffling",
@@ -33,8 +35,9 @@ CONFIG_HELP = {
 
 
 def _add_config_options(parser, config):
-    from eyegan.training import PRECISIONS
+    from eyegan.training import FROZEN_BATCH_NORM_MODES, PRECISIONS
 
+    choices = {"precision": PRECISIONS, "frozen_batch_norm": FROZEN_BATCH_NORM_MODES}
     group = parser.add_argument_group("training configuration (defaults: the reference regime)")
     for field in dataclasses.fields(config):
         option = "--" + field.name.replace("_", "-")
@@ -42,8 +45,8 @@ def _add_config_options(parser, config):
         help_text = f"{CONFIG_HELP[field.name]} (default: {default})"
         if isinstance(default, bool) or field.name == "jit_compile":
             group.add_argument(option, action=argparse.BooleanOptionalAction, default=default, help=help_text)
-        elif field.name == "precision":
-            group.add_argument(option, choices=PRECISIONS, default=default, help=help_text)
+        elif field.name in choices:
+            group.add_argument(option, choices=choices[field.name], default=default, help=help_text)
         else:
             group.add_argument(option, type=type(default), default=default, metavar="N" if isinstance(default, int) else "X",
                                help=help_text)

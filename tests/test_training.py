@@ -29,9 +29,9 @@ def names_of(model, which):
     return [w.path for w, is_changed in zip(model.weights, which) if is_changed]
 
 
-@pytest.fixture
-def gan():
-    return training.build_eyegan(training.TrainConfig(batch_size=BATCH, seed=0))
+@pytest.fixture(params=training.FROZEN_BATCH_NORM_MODES)
+def gan(request):
+    return training.build_eyegan(training.TrainConfig(batch_size=BATCH, seed=0, frozen_batch_norm=request.param))
 
 
 def test_config_defaults_are_reference_regime():
