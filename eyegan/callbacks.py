@@ -29,7 +29,7 @@ class SampleGrid(keras.callbacks.Callback):
     fixed is what makes the frames comparable. ``scale`` enlarges the PNGs.
     """
 
-    def __init__(self, noise, directory=None, columns=None, scale=2):
+    def __init__(self, noise, directory=None, columns=None, scale=1):
         super().__init__()
         self.noise = np.asarray(noise, dtype=np.float32)
         self.directory = None if directory is None else Path(directory)
@@ -85,9 +85,13 @@ class HistoryCSV(keras.callbacks.Callback):
 
 
 def read_history_rows(path):
-    """Read a history CSV written by :class:`HistoryCSV` into a list of dicts of floats."""
+    """Read a history CSV written by :class:`HistoryCSV` into a list of dicts.
+
+    ``epoch`` is an int; every other column is a float.
+    """
     with open(path, newline="") as handle:
-        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+        return [{key: int(value) if key == "epoch" else float(value) for key, value in row.items()}
+                for row in csv.DictReader(handle)]
 
 
 def read_history(path):

@@ -3,6 +3,7 @@
 import argparse
 import dataclasses
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -10,6 +11,10 @@ from pathlib import Path
 from eyegan import data
 
 log = logging.getLogger("eyegan")
+
+
+class UsageError(Exception):
+    """A command-line input that cannot work; the message names it and the fix."""
 
 # Help text for each TrainConfig field; every field becomes an option.
 CONFIG_HELP = {
@@ -30,7 +35,7 @@ CONFIG_HELP = {
     "discriminator_batch_norm": "use batch normalization in the discriminator",
     "seed": "seed for weights, noise and shuffling",
     "precision": "Keras dtype policy of the hidden layers: float32 or mixed_bfloat16",
-    "jit_compile": "compile the training step with XLA (default: only on a GPU)",
+    "jit_compile": "compile the training step with XLA; unset, only when a GPU is present",
 }
 
 
@@ -43,13 +48,27 @@ def _add_config_options(parser, config):
         option = "--" + field.name.replace("_", "-")
         default = getattr(config, field.name)
         help_text = f"{CONFIG_HELP[field.name]} (default: {default})"
-        if isinstance(default, bool) or field.name == "jit_compile":
+        if isinstance(default, bool):
             group.add_argument(option, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        elif field.name == "jit_compile":
+            group.add_argument(option, action=argparse.BooleanOptionalAction, default=default,
+                               help=CONFIG_HELP[field.name])
         elif field.name in choices:
             group.add_argument(option, choices=choices[field.name], default=default, help=help_text)
         else:
             group.add_argument(option, type=type(default), default=default, metavar="N" if isinstance(default, int) else "X",
                                help=help_text)
+
+
+def positive_int(text):
+    """Parse a command-line integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser():
@@ -71,21 +90,23 @@ def build_parser():
                             f"(default: ${data.DATA_ENV_VAR}, else patches drawn by the built-in renderer)")
     train.add_argument("--out", metavar="DIR", type=Path, default=Path("runs/eyegan"),
                        help="output folder (default: runs/eyegan)")
-    train.add_argument("--rendered", metavar="N", type=int, default=data.DEFAULT_RENDER_COUNT,
+    train.add_argument("--rendered", metavar="N", type=positive_int, default=data.DEFAULT_RENDER_COUNT,
                        help="patches to render when no data is given (default: %(default)s)")
-    train.add_argument("--limit", metavar="N", type=int,
+    train.add_argument("--limit", metavar="N", type=positive_int,
                        help="train on the first N patches only (default: all)")
     train.add_argument("--restart", action="store_true",
                        help="start over instead of resuming from a checkpoint in --out")
     _add_config_options(train, TrainConfig())
 
-    sample = commands.add_parser("sample", help="draw a grid of generated eyes from a checkpoint")
+    sample = commands.add_parser(
+        "sample", help="draw a grid of generated eyes from a checkpoint",
+        description="Draw --n eyes from a saved generator into a PNG grid, one noise vector per tile.")
     sample.add_argument("--checkpoint", metavar="PATH", type=Path, required=True,
                         help="a generator .keras file, or a run folder holding generator.keras")
-    sample.add_argument("--n", metavar="N", type=int, default=64, help="eyes to draw (default: 64)")
+    sample.add_argument("--n", metavar="N", type=positive_int, default=64, help="eyes to draw (default: 64)")
     sample.add_argument("--seed", metavar="N", type=int, default=0, help="noise seed (default: 0)")
-    sample.add_argument("--columns", metavar="N", type=int, help="grid columns (default: square-ish)")
-    sample.add_argument("--scale", metavar="N", type=int, default=2,
+    sample.add_argument("--columns", metavar="N", type=positive_int, help="grid columns (default: square-ish)")
+    sample.add_argument("--scale", metavar="N", type=positive_int, default=2,
                         help="enlarge the PNG N times (default: 2)")
     sample.add_argument("--out", metavar="PNG", type=Path, default=Path("grid.png"),
                         help="output PNG (default: grid.png)")
@@ -96,15 +117,23 @@ def run_train(args):
     """Load the data, train, and report where the outputs went."""
     from eyegan.training import TrainConfig, train_gan
 
-    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    try:
+        config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    except ValueError as error:
+        # Name the option the user typed rather than the config field behind it.
+        message = re.sub(r"TrainConfig\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-"), str(error))
+        raise UsageError(message) from None
     patches = data.load_patches(args.data, n_default=args.rendered, seed=config.seed)
     images = patches.images if args.limit is None else patches.images[:args.limit]
     log.info("training on %d patches from %s", len(images), patches.source)
+    if len(images) < config.batch_size:
+        raise UsageError(f"{len(images)} patches are fewer than one batch of {config.batch_size}; "
+                         "lower --batch-size, or raise --rendered or --limit")
 
     started = time.perf_counter()
     run = train_gan(data.preprocess(images), config, args.out, resume=not args.restart)
     minutes = (time.perf_counter() - started) / 60
-    print(f"trained {len(run.history['g_loss'])} epochs in {minutes:.1f} min; outputs in {args.out}/")
+    print(f"trained up to epoch {config.epochs} in {minutes:.1f} min; outputs in {args.out}/")
     print(f"  fixed-noise samples: {args.out / 'samples.gif'}")
     print(f"  sample more with: python -m eyegan sample --checkpoint {args.out} --out grid.png")
 
@@ -118,11 +147,18 @@ def run_sample(args):
 
     path = args.checkpoint / "generator.keras" if args.checkpoint.is_dir() else args.checkpoint
     if not path.is_file():
-        raise SystemExit(f"error: no generator found at {path}; pass a generator .keras file "
+        raise UsageError(f"no generator found at {path}; pass a generator .keras file "
                          "or a folder written by 'python -m eyegan train'")
-    if args.n < 1:
-        raise SystemExit(f"error: --n must be at least 1, got {args.n}")
-    generator = keras.models.load_model(path, compile=False)
+    if args.out.suffix.lower() != ".png":
+        raise UsageError(f"--out {args.out} must end in .png: the grid is written as PNG")
+    try:
+        generator = keras.models.load_model(path, compile=False)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{path} could not be loaded as a Keras model ({error}); "
+                         "pass a generator.keras written by 'python -m eyegan train'") from None
+    if len(generator.input_shape) != 2 or tuple(generator.output_shape[1:]) != data.IMAGE_SHAPE:
+        raise UsageError(f"{path} maps {generator.input_shape} to {generator.output_shape}, which is not "
+                         f"a generator of {data.IMAGE_SHAPE} images; pass generator.keras, not discriminator.keras")
     noise = np.random.default_rng(args.seed).standard_normal((args.n, generator.input_shape[-1]))
     images = generator(noise.astype(np.float32), training=False)
     grid = plotting.image_grid(plotting.to_uint8(np.asarray(images)), args.columns)
@@ -141,7 +177,7 @@ def main(argv=None):
             run_train(args)
         else:
             run_sample(args)
-    except (data.DataError, ValueError) as error:
+    except (UsageError, data.DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

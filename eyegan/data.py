@@ -25,7 +25,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from tqdm.auto import tqdm
+# The text bar, not tqdm.auto's widget: a widget needs JavaScript from a CDN to
+# show in a built book page, and stays an empty box without it.
+from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from PIL import Image
 
 from eyegan import data
 
-# Pixels of background between the tiles of a grid (mid-grey, so that neither
-# dark nor bright tiles merge into it).
+# Pixels of background between the tiles of a grid. Black, because an
+# untrained generator draws mid-grey tiles that a grey gap would hide.
 GRID_GAP = 2
-GRID_BACKGROUND = 128
+GRID_BACKGROUND = 0
 
 
 @contextlib.contextmanager
@@ -30,6 +30,8 @@ def atomic_path(path):
     os.close(handle)
     try:
         yield Path(temporary)
+        # mkstemp creates the file readable by its owner only; outputs are for sharing.
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
@@ -52,7 +54,7 @@ def image_grid(images, columns=None):
     """Tile uint8 images (n, height, width) into one uint8 picture.
 
     ``columns`` defaults to the smallest count that makes a square-ish grid;
-    empty cells and gaps are mid-grey. Raises ValueError for an empty batch.
+    empty cells and gaps are black. Raises ValueError for an empty batch.
     """
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:

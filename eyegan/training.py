@@ -359,7 +359,7 @@ def _write_config(config, path, resume):
             raise ValueError(
                 f"{path} was written by a run with another configuration "
                 f"(saved, requested): {differences}; use another output folder "
-                "or pass resume=False to start over")
+                "or start over with resume=False (--restart on the command line)")
     from eyegan.plotting import atomic_path
 
     with atomic_path(path) as temporary:

@@ -48,9 +48,37 @@ def test_sample_draws_requested_grid(trained_run, tmp_path, capsys):
     assert "wrote 8 eyes" in capsys.readouterr().out
 
 
-def test_sample_missing_checkpoint_names_path(tmp_path):
-    with pytest.raises(SystemExit, match="no generator found"):
-        cli.main(["sample", "--checkpoint", str(tmp_path / "missing"), "--out", str(tmp_path / "g.png")])
+def test_sample_missing_checkpoint_names_path(tmp_path, capsys):
+    status = cli.main(["sample", "--checkpoint", str(tmp_path / "missing"), "--out", str(tmp_path / "g.png")])
+    assert status == 2
+    assert "no generator found" in capsys.readouterr().err
+
+
+def test_sample_rejects_discriminator(trained_run, tmp_path, capsys):
+    _, out_dir = trained_run
+    status = cli.main(["sample", "--checkpoint", str(out_dir / "discriminator.keras"),
+                       "--out", str(tmp_path / "g.png")])
+    assert status == 2
+    assert "not a generator" in capsys.readouterr().err
+
+
+def test_sample_rejects_non_png_output(trained_run, tmp_path, capsys):
+    _, out_dir = trained_run
+    status = cli.main(["sample", "--checkpoint", str(out_dir), "--out", str(tmp_path / "g.jpg")])
+    assert status == 2
+    assert "must end in .png" in capsys.readouterr().err
+
+
+def test_train_bad_config_names_option(tmp_path, capsys):
+    status = cli.main(["train", "--epochs", "0", "--out", str(tmp_path / "run")])
+    assert status == 2
+    assert "--epochs must be a positive integer" in capsys.readouterr().err
+
+
+def test_train_too_few_patches_names_options(tmp_path, capsys):
+    status = cli.main(["train", "--rendered", "10", "--batch-size", "32", "--out", str(tmp_path / "run")])
+    assert status == 2
+    assert "lower --batch-size" in capsys.readouterr().err
 
 
 def test_train_missing_data_reports_error(tmp_path, capsys):

@@ -2,10 +2,12 @@
 
 Jupyter Book 1 only warns when a cell raises. Building with -W turns every
 warning into a failure, and this script then names the notebooks whose
-execution failed and where their tracebacks were written.
+execution failed and the logs that hold their tracebacks. The previous build
+is removed first, so a failed build never leaves stale pages behind.
 """
 
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -13,23 +15,32 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "_build"
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+FAILED_NOTEBOOK = re.compile(r"(\S+\.ipynb): WARNING: Executing notebook failed")
 
 
 def main():
-    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--path-output", str(ROOT),
-               "-W", "-n", "--keep-going"]
+    shutil.rmtree(BUILD_DIR, ignore_errors=True)
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
+               "--path-output", str(ROOT), "-W", "-n", "--keep-going"]
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    print(result.stdout)
+    failed = set()
+    # Stream the build's log as it runs: executing the chapters takes minutes.
+    with subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT) as build:
+        for line in build.stdout:
+            line = ANSI_ESCAPE.sub("", line)
+            print(line, end="", flush=True)
+            failed.update(FAILED_NOTEBOOK.findall(line))
     minutes = (time.perf_counter() - started) / 60
 
-    if result.returncode != 0:
-        failed = sorted(set(re.findall(r"([\w./-]+\.ipynb): WARNING: Executing notebook failed", result.stdout)))
-        for notebook in failed:
-            report = BUILD_DIR / "html" / "reports" / (Path(notebook).stem + ".err.log")
-            print(f"error: a cell raised in {notebook}; traceback in {report}", file=sys.stderr)
+    if build.returncode != 0:
+        for notebook in sorted(failed):
+            source = Path(notebook).resolve().relative_to(ROOT)
+            report = BUILD_DIR / "html" / "reports" / source.with_suffix(".err.log")
+            print(f"error: a cell raised in {source}; traceback in {report}", file=sys.stderr)
         if not failed:
-            print("error: the book build reported warnings (listed above); fix them", file=sys.stderr)
+            print("error: the book build reported the warnings above; fix them", file=sys.stderr)
         return 1
 
     print(f"Book built in {minutes:.1f} min: {BUILD_DIR / 'html' / 'index.html'}")
