@@ -19,6 +19,23 @@ from nbclient import NotebookClient
 # Generous: the training chapter trains for several minutes at full size.
 CELL_TIMEOUT_S = 1800
 
+# Outputs larger than this (the embedded training GIF) are not stored, to keep
+# the repository small; the book build executes every chapter and shows them.
+MAX_STORED_OUTPUT_BYTES = 500_000
+
+
+def drop_large_outputs(notebook):
+    """Remove outputs over MAX_STORED_OUTPUT_BYTES from every cell; return how many."""
+    dropped = 0
+    for cell in notebook.cells:
+        outputs = cell.get("outputs", [])
+        kept = [o for o in outputs if len(nbformat.writes(nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_code_cell(outputs=[o])]))) <= MAX_STORED_OUTPUT_BYTES]
+        dropped += len(outputs) - len(kept)
+        if outputs:
+            cell.outputs = kept
+    return dropped
+
 
 def execute(path):
     """Run every cell of the notebook at ``path`` in its folder and save it in place."""
@@ -27,10 +44,11 @@ def execute(path):
                             resources={"metadata": {"path": str(path.parent)}})
     started = time.perf_counter()
     client.execute()
+    dropped = drop_large_outputs(notebook)
     temporary = path.with_name(f".{path.name}.tmp")
     nbformat.write(notebook, temporary)
     os.replace(temporary, path)
-    print(f"{path}: executed in {time.perf_counter() - started:.0f} s")
+    print(f"{path}: executed in {time.perf_counter() - started:.0f} s; {dropped} large outputs not stored")
 
 
 def main(paths):
