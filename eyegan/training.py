@@ -71,8 +71,9 @@ class TrainConfig:
     discriminator_batch_norm: bool = True
     seed: int = 0
     # Keras dtype policy of the hidden layers: "float32" (the reference) or
-    # "mixed_bfloat16", which runs convolutions in bfloat16 on CPUs with AMX or
-    # AVX512-BF16 and on recent GPUs; outputs and losses stay float32.
+    # "mixed_bfloat16". The latter runs convolutions in bfloat16, which is fast
+    # on CPUs with AMX or AVX512-BF16 and on recent GPUs. Outputs and losses
+    # stay float32 either way.
     precision: str = "float32"
     # None compiles with XLA only when a GPU is present: on a CPU XLA made the
     # reference step about 6x slower (TensorFlow 2.21, 2 cores).
@@ -103,7 +104,7 @@ class TrainConfig:
 
 
 def gpu_available():
-    """Return whether TensorFlow sees at least one GPU."""
+    """Return whether TensorFlow finds at least one GPU."""
     return bool(tf.config.list_physical_devices("GPU"))
 
 
@@ -221,7 +222,7 @@ class EyeGAN(keras.Model):
     def train_step(self, real):
         loss_real, loss_fake, on_real, on_fake = self.discriminator_step(real)
         batch_size = tf.shape(real)[0]
-        # A Python loop: the compiled step holds generator_steps unrolled updates.
+        # A Python loop: the compiled step contains generator_steps unrolled updates.
         g_losses = [self.generator_step(batch_size) for _ in range(self.config.generator_steps)]
 
         values = {
@@ -255,8 +256,8 @@ def build_eyegan(config=TrainConfig()):
 def make_dataset(images, batch_size, seed=0):
     """Wrap preprocessed images (n, 32, 64, 1) in a shuffled, batched ``tf.data`` pipeline.
 
-    Incomplete last batches are dropped, so every step sees ``batch_size``
-    images; raises ValueError when there are fewer images than one batch.
+    Incomplete last batches are dropped, so every step gets ``batch_size``
+    images. Raises ValueError when there are fewer images than one batch.
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4 or images.shape[1:] != models.IMAGE_SHAPE:
