@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eyegan import models
+from eyegan import callbacks as eyegan_callbacks
+from eyegan import models, plotting
 from eyegan._tf import keras, tf
 
 log = logging.getLogger(__name__)
@@ -275,7 +276,7 @@ def make_dataset(images, batch_size, seed=0):
 
 @dataclasses.dataclass
 class TrainingRun:
-    """What :func:`train_gan` returns: the trained model and what it recorded.
+    """Result of :func:`train_gan`: the trained model and what it recorded.
 
     ``history`` maps each metric to its per-epoch values (all epochs of the run
     directory when resumed); ``grids`` maps each epoch (0 = untrained) to the
@@ -303,13 +304,10 @@ def train_gan(images, config=TrainConfig(), out_dir=None, *, verbose="auto", cal
     there: ``config.json``, ``history.csv``, ``samples/epoch_NNNN.png`` (the
     fixed-noise grid per epoch), ``samples.gif``, ``checkpoints/`` and the
     latest ``generator.keras`` and ``discriminator.keras``. When ``resume`` is
-    true and ``out_dir`` holds a checkpoint of the same config, training
+    true and ``out_dir`` contains a checkpoint of the same config, training
     continues from it up to ``config.epochs``; a different config raises
     ValueError rather than mixing two runs. ``verbose`` is passed to ``fit``.
     """
-    from eyegan import callbacks as eyegan_callbacks
-    from eyegan import plotting
-
     gan = build_eyegan(config)
     grid = eyegan_callbacks.SampleGrid(
         fixed_noise(config), None if out_dir is None else Path(out_dir) / "samples")
@@ -361,7 +359,5 @@ def _write_config(config, path, resume):
                 f"{path} was written by a run with another configuration "
                 f"(saved, requested): {differences}; use another output folder "
                 "or start over with resume=False (--restart on the command line)")
-    from eyegan.plotting import atomic_path
-
-    with atomic_path(path) as temporary:
+    with plotting.atomic_path(path) as temporary:
         temporary.write_text(text + "\n")

@@ -8,6 +8,7 @@ the code it calls. The book build does not use these outputs: it executes
 every chapter itself.
 """
 
+import json
 import os
 import sys
 import time
@@ -29,11 +30,10 @@ def drop_large_outputs(notebook):
     dropped = 0
     for cell in notebook.cells:
         outputs = cell.get("outputs", [])
-        kept = [o for o in outputs if len(nbformat.writes(nbformat.v4.new_notebook(cells=[
-            nbformat.v4.new_code_cell(outputs=[o])]))) <= MAX_STORED_OUTPUT_BYTES]
-        dropped += len(outputs) - len(kept)
+        small_outputs = [o for o in outputs if len(json.dumps(o)) <= MAX_STORED_OUTPUT_BYTES]
+        dropped += len(outputs) - len(small_outputs)
         if outputs:
-            cell.outputs = kept
+            cell.outputs = small_outputs
     return dropped
 
 
