@@ -2,9 +2,9 @@
 
 Usage: python benchmarks/train_throughput.py [--batches 300 64] [--steps 8] [--repeats 3]
 
-Both paths train the same architecture with the same regime: per batch of real
-images, the discriminator takes one step on the real batch and one on a batch
-of as many fakes, then the generator takes 5 steps on fresh noise.
+Both paths train the same architecture with the same regime. For each batch of
+real images, the discriminator takes one step on the real batch and one on a
+batch of as many fakes. Then the generator takes 5 steps on fresh noise.
 
 * fit(): eyegan.training.EyeGAN, one compiled train_step per batch, in
   float32 like the reference, and again with precision="mixed_bfloat16"

@@ -13,7 +13,7 @@ QUICK_ENV_VAR = "EYEGAN_QUICK"
 
 
 def is_quick():
-    """Return whether ``EYEGAN_QUICK`` asks for the quick size (set and not "0")."""
+    """Return whether ``EYEGAN_QUICK`` requests the quick size (set and not "0")."""
     return os.environ.get(QUICK_ENV_VAR, "") not in ("", "0")
 
 

@@ -103,7 +103,7 @@ def read_history(path):
 class GANCheckpoint(keras.callbacks.Callback):
     """Save both networks and both optimizers' state after every finite epoch.
 
-    ``directory/checkpoints/`` holds TensorFlow checkpoints of the generator,
+    ``directory/checkpoints/`` contains TensorFlow checkpoints of the generator,
     the discriminator, their optimizers and the epoch count (the latest
     ``max_to_keep``), from which :func:`eyegan.training.train_gan` resumes.
     ``directory/generator.keras`` and ``directory/discriminator.keras`` hold

@@ -96,8 +96,8 @@ def build_discriminator(*, batch_norm=True, seed=None, dtype=None):
     """Build the discriminator: images (batch, 32, 64, 1) -> P(real) of shape (batch, 1).
 
     Five strided convolutions reduce the image to a 1x1x256 map, each followed by
-    batch normalization (when ``batch_norm``) and LeakyReLU(0.2); a 1x1 convolution
-    with a sigmoid gives the probability that the image is real. ``seed`` makes the
+    batch normalization (when ``batch_norm``) and LeakyReLU(0.2). A 1x1 convolution
+    with a sigmoid then gives the probability that the image is real. ``seed`` makes the
     initial weights repeatable. ``dtype`` is a Keras dtype policy for the hidden
     layers; the head always computes in float32. With the defaults the model
     has 435,777 parameters.
@@ -129,7 +129,7 @@ def build_gan(generator, discriminator):
 
     This is the model the reference trains the generator through. Freezing sets
     ``discriminator.trainable = False``, which also makes its batch-norm layers run
-    in inference mode inside the stack; set it back to True before training the
+    in inference mode inside the stack. Set it back to True before training the
     discriminator on its own. Returns a model mapping noise (batch, latent_dim) to
     P(real) (batch, 1).
     """

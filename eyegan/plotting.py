@@ -88,8 +88,8 @@ def save_png(picture, path, scale=1):
 def save_gif(pictures, path, frame_ms=400, scale=1):
     """Write uint8 grayscale pictures of one size to ``path`` as a looping GIF.
 
-    ``frame_ms`` is the time each frame shows, in milliseconds; the last frame
-    is held three times as long so the final state is easy to see.
+    ``frame_ms`` is the time each frame shows, in milliseconds. The last frame
+    shows three times as long, so the final state is easy to see.
     """
     frames = [Image.fromarray(np.asarray(p, dtype=np.uint8), mode="L") for p in pictures]
     if not frames:

@@ -36,7 +36,7 @@ def test_kernel_shows_no_tensorflow_logs():
         "print(sorted(run.history))",
     )])
     # ipykernel forwards file descriptor 2 into cell outputs, as Jupyter and
-    # Colab show it, except when it sees PYTEST_CURRENT_TEST: drop that.
+    # Colab show it, unless PYTEST_CURRENT_TEST is set, so remove that variable.
     environment = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
     NotebookClient(notebook, timeout=300, kernel_name="python3").execute(env=environment)
 

@@ -25,8 +25,8 @@ def changed(before, model):
     return [not np.array_equal(a, b.numpy()) for a, b in zip(before, model.weights)]
 
 
-def names_of(model, which):
-    return [w.path for w, is_changed in zip(model.weights, which) if is_changed]
+def names_of(model, changed_flags):
+    return [w.path for w, is_changed in zip(model.weights, changed_flags) if is_changed]
 
 
 @pytest.fixture(params=training.FROZEN_BATCH_NORM_MODES)
