@@ -50,6 +50,15 @@ NORM_STD = 73.8
 PIXEL_MIN = 0.0
 PIXEL_MAX = 255.0
 
+# Pixel scalings that normalize accepts: "reference" is (x - 129) / 73.8, which
+# leaves dark and bright pixels outside the generator's tanh range (-1, 1);
+# "unit" is x / 127.5 - 1, which maps [0, 255] onto [-1, 1] exactly.
+SCALINGS = ("reference", "unit")
+UNIT_CENTER = 127.5
+UNIT_HALF_RANGE = 127.5
+# numpy.pad modes that crop_and_pad and preprocess accept.
+PAD_MODES = ("constant", "edge", "reflect")
+
 # HDF5 layout of the Kaggle files.
 IMAGE_GROUP = "image"
 LOOK_VEC_GROUP = "look_vec"
@@ -126,31 +135,60 @@ def crop_and_pad(patches, pad_mode="constant"):
     return np.pad(cropped, pad_width, mode=pad_mode)
 
 
-def normalize(images):
-    """Map pixel values in [0, 255] to about [-1.75, 1.71]: ``(x - 129) / 73.8``.
+def normalize(images, *, scaling="reference"):
+    """Map pixel values in [0, 255] to model values.
 
-    Accepts any shape and numeric dtype. Returns float32 of the same shape.
+    ``scaling="reference"`` gives ``(x - 129) / 73.8``, about [-1.75, 1.71];
+    ``"unit"`` gives ``x / 127.5 - 1``, exactly [-1, 1]. Accepts any shape and numeric
+    dtype. Returns float32 of the same shape. Raises ValueError for another scaling.
     """
-    return (np.asarray(images, dtype=np.float32) - NORM_MEAN) / NORM_STD
+    center, scale = _scaling_constants(scaling)
+    return (np.asarray(images, dtype=np.float32) - center) / scale
 
 
-def denormalize(images, *, to_uint8=False):
-    """Invert ``normalize`` for display: ``x * 73.8 + 129``, clipped to [0, 255].
+def denormalize(images, *, to_uint8=False, scaling="reference"):
+    """Invert ``normalize`` for display and clip to [0, 255].
 
     Accepts any shape. Returns float32 of the same shape, or uint8 rounded to the nearest
-    integer when ``to_uint8`` is true.
+    integer when ``to_uint8`` is true. Raises ValueError for an unknown ``scaling``.
     """
-    pixels = np.asarray(images, dtype=np.float32) * NORM_STD + NORM_MEAN
+    center, scale = _scaling_constants(scaling)
+    pixels = np.asarray(images, dtype=np.float32) * scale + center
     pixels = np.clip(pixels, PIXEL_MIN, PIXEL_MAX)
     if to_uint8:
         return np.rint(pixels).astype(np.uint8)
     return pixels.astype(np.float32)
 
 
-def preprocess(patches, *, pad_mode="constant"):
+def _scaling_constants(scaling):
+    if scaling == "reference":
+        return NORM_MEAN, NORM_STD
+    if scaling == "unit":
+        return UNIT_CENTER, UNIT_HALF_RANGE
+    raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}")
+
+
+def unpad(images):
+    """Drop the padding columns that ``crop_and_pad`` added: (..., 32, 64) to (..., 32, 55).
+
+    A trailing channel axis of size 1 is dropped first. Raises DataError for another
+    width.
+    """
+    images = np.asarray(images)
+    if images.ndim >= 3 and images.shape[-1] == 1:
+        images = images[..., 0]
+    width = PATCH_SHAPE[1] + PAD_LEFT + PAD_RIGHT
+    if images.shape[-1] != width:
+        raise DataError(f"Images have shape {images.shape}, expected (..., {width}) columns "
+                        "as crop_and_pad returns.")
+    return images[..., PAD_LEFT:width - PAD_RIGHT]
+
+
+def preprocess(patches, *, pad_mode="constant", scaling="reference"):
     """Turn raw patches into model input: crop and pad, normalise, add a channel axis.
 
-    ``patches`` is (N, 35, 55) with values in [0, 255]. Returns (N, 32, 64, 1) float32.
+    ``patches`` is (N, 35, 55) with values in [0, 255]; ``pad_mode`` and ``scaling``
+    are passed to ``crop_and_pad`` and ``normalize``. Returns (N, 32, 64, 1) float32.
     Raises DataError when ``patches`` is not three-dimensional or not 35x55.
     """
     patches = np.asarray(patches)
@@ -159,7 +197,7 @@ def preprocess(patches, *, pad_mode="constant"):
             f"Patches have shape {patches.shape}, expected (N, {PATCH_SHAPE[0]}, "
             f"{PATCH_SHAPE[1]}). Add a leading axis for a single patch."
         )
-    images = normalize(crop_and_pad(patches, pad_mode=pad_mode))
+    images = normalize(crop_and_pad(patches, pad_mode=pad_mode), scaling=scaling)
     return images[..., np.newaxis]
 
 

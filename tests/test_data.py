@@ -11,10 +11,12 @@ from PIL import Image
 
 from eyegan import data
 from eyegan.data import (
+    CROP_ROWS,
     DATA_ENV_VAR,
     IMAGE_SHAPE,
     NORM_MEAN,
     NORM_STD,
+    PAD_RIGHT,
     PATCH_SHAPE,
     DataError,
     crop_and_pad,
@@ -25,6 +27,7 @@ from eyegan.data import (
     load_real_gaze,
     normalize,
     preprocess,
+    unpad,
 )
 
 REAL_SAMPLE_COUNT = 2000
@@ -178,6 +181,41 @@ def test_preprocess_values():
     images = preprocess(np.stack([patch_filled_with(129)]))
     assert images[0, 5, 10, 0] == 0.0
     assert images[0, 5, 0, 0] == pytest.approx(-129.0 / 73.8)
+
+
+def test_unit_scaling_spans_tanh_range():
+    np.testing.assert_allclose(normalize(np.array([0, 127.5, 255]), scaling="unit"), [-1.0, 0.0, 1.0])
+
+
+def test_unit_scaling_round_trip():
+    pixels = np.arange(256, dtype=np.uint8)
+    restored = denormalize(normalize(pixels, scaling="unit"), to_uint8=True, scaling="unit")
+    assert np.array_equal(restored, pixels)
+
+
+def test_unknown_scaling_rejected():
+    with pytest.raises(ValueError, match="scaling must be one of"):
+        normalize(np.zeros(3), scaling="minmax")
+
+
+def test_preprocess_unit_scaling_with_edge_padding():
+    patch = patch_filled_with(0)
+    patch[:, -1] = 255
+    images = preprocess(np.stack([patch]), pad_mode="edge", scaling="unit")
+    assert images[0, 5, 0, 0] == -1.0
+    assert np.all(images[0, 5, -PAD_RIGHT:, 0] == 1.0)
+
+
+def test_unpad_returns_content_columns():
+    patch = np.arange(35 * 55).reshape(35, 55)
+    images = crop_and_pad(patch)
+    assert np.array_equal(unpad(images), patch[CROP_ROWS])
+    assert np.array_equal(unpad(images[..., None]), patch[CROP_ROWS])
+
+
+def test_unpad_rejects_raw_width():
+    with pytest.raises(DataError, match="64"):
+        unpad(np.zeros((32, 55)))
 
 
 def test_preprocess_rejects_single_patch():
