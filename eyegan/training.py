@@ -49,6 +49,10 @@ class TrainConfig:
 
     batch_size: int = 300
     epochs: int = 10
+    # Batches per epoch; None makes an epoch one pass over the images. Set it to
+    # give runs a fixed budget of steps whatever the dataset size: the images
+    # are then reshuffled and repeated as needed.
+    steps_per_epoch: int | None = None
     latent_dim: int = models.LATENT_DIM
     generator_lr: float = 5e-5
     discriminator_lr: float = 0.02
@@ -81,8 +85,10 @@ class TrainConfig:
     jit_compile: bool | None = None
 
     def __post_init__(self):
-        for name in ("batch_size", "epochs", "latent_dim", "generator_steps"):
+        for name in ("batch_size", "epochs", "latent_dim", "generator_steps", "steps_per_epoch"):
             value = getattr(self, name)
+            if name == "steps_per_epoch" and value is None:
+                continue
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"TrainConfig.{name} must be a positive integer, got {value!r}")
         for name in ("generator_lr", "discriminator_lr"):
@@ -254,11 +260,12 @@ def build_eyegan(config=TrainConfig()):
     return gan
 
 
-def make_dataset(images, batch_size, seed=0):
+def make_dataset(images, batch_size, seed=0, *, repeat=False):
     """Wrap preprocessed images (n, 32, 64, 1) in a shuffled, batched ``tf.data`` pipeline.
 
     Incomplete last batches are dropped, so every step gets ``batch_size``
-    images. Raises ValueError when there are fewer images than one batch.
+    images. With ``repeat`` the pipeline reshuffles and repeats without end.
+    Raises ValueError when there are fewer images than one batch.
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4 or images.shape[1:] != models.IMAGE_SHAPE:
@@ -271,6 +278,8 @@ def make_dataset(images, batch_size, seed=0):
             "lower batch_size or load more images")
     dataset = tf.data.Dataset.from_tensor_slices(images)
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        dataset = dataset.repeat()
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
@@ -328,8 +337,9 @@ def train_gan(images, config=TrainConfig(), out_dir=None, *, verbose="auto", cal
 
     log.info("training %d epochs from epoch %d on %d images", config.epochs, initial_epoch, len(images))
     result = gan.fit(
-        make_dataset(images, config.batch_size, config.seed),
-        epochs=config.epochs, initial_epoch=initial_epoch, shuffle=False,
+        make_dataset(images, config.batch_size, config.seed, repeat=config.steps_per_epoch is not None),
+        epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, initial_epoch=initial_epoch,
+        shuffle=False,
         verbose=verbose, callbacks=[*run_callbacks, *callbacks],
     )
 

@@ -48,6 +48,7 @@ def test_config_defaults_are_reference_regime():
 @pytest.mark.parametrize("field, value", [
     ("batch_size", 0), ("epochs", -1), ("generator_steps", 0), ("latent_dim", 2.5),
     ("generator_lr", 0.0), ("discriminator_lr", -1e-3), ("beta_1", 1.0), ("real_label", 1.5),
+    ("steps_per_epoch", 0),
 ])
 def test_config_rejects_bad_value(field, value):
     with pytest.raises(ValueError, match=field):
@@ -111,6 +112,21 @@ def test_seed_repeats_first_step(real_images):
             for _ in range(2)]
     for name in logs[0]:
         assert float(logs[0][name]) == pytest.approx(float(logs[1][name]), rel=1e-5), name
+
+
+def test_steps_per_epoch_repeats_images(real_images):
+    config = training.TrainConfig(batch_size=BATCH, epochs=2, steps_per_epoch=7, generator_steps=1, seed=3)
+    counted = []
+
+    class CountBatches(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            counted.append(batch)
+
+    training.train_gan(real_images, config, verbose=0, callbacks=[CountBatches()])
+
+    # 4 batches of images, 7 steps per epoch: the images repeat within an epoch.
+    assert len(real_images) // BATCH == 4
+    assert len(counted) == 14
 
 
 def test_make_dataset_drops_partial_batch(real_images):
