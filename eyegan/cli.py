@@ -1,4 +1,4 @@
-"""Command line: ``python -m eyegan train`` and ``python -m eyegan sample``."""
+"""Command line: ``python -m eyegan train``, ``sample`` and ``experiment``."""
 
 import argparse
 import dataclasses
@@ -20,6 +20,7 @@ class UsageError(Exception):
 CONFIG_HELP = {
     "batch_size": "real images per discriminator step",
     "epochs": "passes over the training images",
+    "steps_per_epoch": "batches per epoch, repeating the images as needed; unset, one pass",
     "latent_dim": "size of the generator's noise vector",
     "generator_lr": "Adam learning rate of the generator",
     "discriminator_lr": "Adam learning rate of the discriminator",
@@ -50,6 +51,8 @@ def _add_config_options(parser, config):
         help_text = f"{CONFIG_HELP[field.name]} (default: {default})"
         if isinstance(default, bool):
             group.add_argument(option, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        elif field.name == "steps_per_epoch":
+            group.add_argument(option, type=positive_int, default=default, metavar="N", help=help_text)
         elif field.name == "jit_compile":
             group.add_argument(option, action=argparse.BooleanOptionalAction, default=default,
                                help=CONFIG_HELP[field.name])
@@ -110,7 +113,44 @@ def build_parser():
                         help="enlarge the PNG N times (default: 2)")
     sample.add_argument("--out", metavar="PNG", type=Path, default=Path("grid.png"),
                         help="output PNG (default: grid.png)")
+
+    _add_experiment_parser(commands)
     return parser
+
+
+def _add_experiment_parser(commands):
+    from eyegan import experiments
+
+    experiment = commands.add_parser(
+        "experiment", help="run or report a named multi-seed comparison of training settings",
+        description="Named experiments: " + "; ".join(
+            f"{e.name}: {e.question}" for e in experiments.EXPERIMENTS.values()))
+    actions = experiment.add_subparsers(dest="action", required=True)
+    results_help = f"folder of the experiments' results (default: {experiments.RESULTS_DIR})"
+
+    run = actions.add_parser(
+        "run", help="train every setting x seed missing from the experiment's results table",
+        description="Train each setting of the experiment for each seed, score the eyes and add a row to "
+                    "RESULTS/NAME/results.csv, with a sample grid in RESULTS/NAME/samples/. "
+                    "Runs already in the table are skipped, so an interrupted run resumes.")
+    run.add_argument("name", choices=sorted(experiments.EXPERIMENTS), help="experiment to run")
+    run.add_argument("--seeds", metavar="N", type=int, nargs="+", default=list(experiments.SEEDS),
+                     help="training seeds (default: %(default)s)")
+    run.add_argument("--setting", metavar="LABEL", action="append", dest="settings",
+                     help="run only this setting; repeat for several (default: all)")
+    run.add_argument("--steps", metavar="N", type=positive_int, default=experiments.BUDGET_STEPS,
+                     help="discriminator steps per run (default: %(default)s)")
+    run.add_argument("--batch-size", metavar="N", type=positive_int, default=experiments.BUDGET_BATCH,
+                     help="real images per discriminator step (default: %(default)s)")
+    run.add_argument("--results", metavar="DIR", type=Path, default=experiments.RESULTS_DIR, help=results_help)
+
+    report = actions.add_parser(
+        "report", help="print mean, standard deviation, minimum and maximum per setting",
+        description="Summarise RESULTS/NAME/results.csv over seeds, one table per metric.")
+    report.add_argument("name", choices=sorted(experiments.EXPERIMENTS), help="experiment to report")
+    report.add_argument("--metric", action="append", dest="metrics", choices=experiments.METRIC_COLUMNS,
+                        help="metric to summarise; repeat for several (default: swd and diversity)")
+    report.add_argument("--results", metavar="DIR", type=Path, default=experiments.RESULTS_DIR, help=results_help)
 
 
 def run_train(args):
@@ -166,6 +206,31 @@ def run_sample(args):
     print(f"wrote {args.n} eyes to {args.out}")
 
 
+def run_experiment_command(args):
+    """Run or report an experiment."""
+    from eyegan import experiments
+
+    table = experiments.experiment_dir(args.name, args.results) / "results.csv"
+    if args.action == "report":
+        rows = experiments.read_results(table)
+        if not rows:
+            raise UsageError(f"{table} has no results yet; run 'python -m eyegan experiment run {args.name}'")
+        print(experiments.format_summary(rows, args.metrics or ("swd", "diversity")))
+        return
+    experiment = experiments.get_experiment(args.name)
+    for label in args.settings or ():
+        try:
+            experiment.setting(label)
+        except KeyError as error:
+            raise UsageError(f"invalid --setting: {error.args[0]}") from None
+    started = time.perf_counter()
+    experiments.run_experiment(args.name, results_dir=args.results, seeds=args.seeds, settings=args.settings,
+                               steps=args.steps, batch_size=args.batch_size)
+    minutes = (time.perf_counter() - started) / 60
+    print(f"experiment {args.name} done in {minutes:.1f} min; results in {table}")
+    print(experiments.format_summary(experiments.read_results(table)))
+
+
 def main(argv=None):
     """Run the ``eyegan`` command; returns the process exit status."""
     args = build_parser().parse_args(argv)
@@ -175,8 +240,10 @@ def main(argv=None):
     try:
         if args.command == "train":
             run_train(args)
-        else:
+        elif args.command == "sample":
             run_sample(args)
+        else:
+            run_experiment_command(args)
     except (UsageError, data.DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
