@@ -158,6 +158,20 @@ def experiment_dir(name, results_dir=RESULTS_DIR):
     return Path(results_dir) / name
 
 
+def sample_grid_path(folder, label, seed):
+    """Return where the runner saves the sample grid of a setting and seed in ``folder``."""
+    return Path(folder) / "samples" / f"{_file_stem(label)}-seed{seed}.png"
+
+
+def load_results(name, results_dir=RESULTS_DIR):
+    """Return an experiment's result rows; raise FileNotFoundError naming the command to run."""
+    table = experiment_dir(name, results_dir) / "results.csv"
+    rows = read_results(table)
+    if not rows:
+        raise FileNotFoundError(f"{table} has no results; run 'python -m eyegan experiment run {name}'")
+    return rows
+
+
 def read_results(path):
     """Return the rows of a results.csv as dicts of strings, or [] when it does not exist."""
     path = Path(path)
@@ -248,7 +262,7 @@ def run_experiment(name, *, results_dir=RESULTS_DIR, seeds=SEEDS, settings=None,
             if (setting.label, seed, steps, batch_size) in done:
                 log.info("%s / %s / seed %d: already in %s", name, setting.label, seed, table)
                 continue
-            grid_path = folder / "samples" / f"{_file_stem(setting.label)}-seed{seed}.png"
+            grid_path = sample_grid_path(folder, setting.label, seed)
             copied = _copy_matching_run(results_dir, setting, seed, steps, batch_size, grid_path)
             if copied is not None:
                 row = {**copied, "experiment": name, "setting": setting.label}
@@ -312,7 +326,7 @@ def _copy_matching_run(results_dir, setting, seed, steps, batch_size, grid_path)
         for row in read_results(table):
             if (row["changes"], row["seed"], row["steps"], row["batch_size"]) != key:
                 continue
-            source = table.parent / "samples" / f"{_file_stem(row['setting'])}-seed{seed}.png"
+            source = sample_grid_path(table.parent, row["setting"], seed)
             if not source.exists():
                 continue
             with plotting.atomic_path(grid_path) as temporary:

@@ -187,3 +187,54 @@ def gif_html(path, width=600):
     encoded = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     return HTML(f'<img src="data:image/gif;base64,{encoded}" width="{width}" '
                 f'alt="fixed-noise samples, one frame per epoch">')
+
+
+def plot_seed_spread(rows, metric="swd", ax=None, title=None, lower_is_better=True):
+    """Plot every run's ``metric`` per setting, one dot per seed, with the mean as a bar.
+
+    ``rows`` are result rows as :func:`eyegan.experiments.read_results` returns
+    them. Settings keep their first-seen order. Returns the axis.
+    """
+    import matplotlib.pyplot as plt
+
+    values = {}
+    for row in rows:
+        values.setdefault(row["setting"], []).append(float(row[metric]))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(4.5, 1.6 * len(values)), 3.4))
+    for position, (setting, numbers) in enumerate(values.items()):
+        # A small fixed horizontal offset per seed keeps equal values visible.
+        offsets = np.linspace(-0.08, 0.08, len(numbers)) if len(numbers) > 1 else [0.0]
+        ax.scatter(position + np.asarray(offsets), numbers, color="tab:blue", zorder=3,
+                   label="one seed" if position == 0 else None)
+        ax.hlines(np.mean(numbers), position - 0.25, position + 0.25, color="black",
+                  label="mean" if position == 0 else None)
+    ax.set_xticks(range(len(values)), list(values), rotation=15, ha="right")
+    direction = "lower is better" if lower_is_better else "higher is better"
+    ax.set(xlabel="setting", ylabel=f"{metric} ({direction})", title=title or metric)
+    ax.set_xlim(-0.6, len(values) - 0.4)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def show_setting_grids(folder, labels, seed=0, columns=2):
+    """Show the saved sample grid of each setting for one seed, side by side.
+
+    ``folder`` is an experiment's results folder; grids are read from
+    ``samples/<label>-seed<seed>.png`` as the experiment runner writes them.
+    Returns the matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from eyegan.experiments import sample_grid_path
+
+    rows = math.ceil(len(labels) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 2.6 * rows), squeeze=False)
+    for ax, label in zip(axes.flat, labels):
+        ax.imshow(load_png(sample_grid_path(folder, label, seed)), cmap="gray", vmin=0, vmax=255,
+                  interpolation="nearest")
+        ax.set_title(f"{label} (seed {seed})")
+    for ax in axes.flat:
+        ax.set_axis_off()
+    figure.tight_layout()
+    return figure
