@@ -1,12 +1,14 @@
 # Two entry points, each setting itself up on a fresh clone:
 #   make book   build the HTML book, executing every notebook
 #   make test   run pytest on the package and nbval on every notebook
+# and one that needs a built book:
+#   make check-pages   render every page of _build/html in headless Chromium
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: book test benchmark notebooks clean
+.PHONY: book test check-pages benchmark notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +22,11 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Checks the pages that `make book` wrote, without rebuilding them. Installs
+# the Debian package chromium with apt-get when no Chromium is on PATH.
+check-pages: $(STAMP)
+	$(BIN)/python tools/check_pages.py _build/html
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/train_throughput.py
