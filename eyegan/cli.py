@@ -8,9 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-from eyegan import data
+from eyegan import data, pretrained
 
 log = logging.getLogger("eyegan")
+
+# File in a run folder that names the data the run trained on.
+DATA_SOURCE_FILE = "data_source.txt"
 
 
 class UsageError(Exception):
@@ -104,8 +107,9 @@ def build_parser():
     sample = commands.add_parser(
         "sample", help="draw a grid of generated eyes from a checkpoint",
         description="Draw --n eyes from a saved generator into a PNG grid, one noise vector per tile.")
-    sample.add_argument("--checkpoint", metavar="PATH", type=Path, required=True,
-                        help="a generator .keras file, or a run folder holding generator.keras")
+    sample.add_argument("--checkpoint", metavar="PATH", type=Path,
+                        help="a generator .keras file, or a run folder containing generator.keras "
+                             f"(default: ${pretrained.WEIGHTS_ENV_VAR}, else the generator shipped with eyegan)")
     sample.add_argument("--n", metavar="N", type=positive_int, default=64, help="eyes to draw (default: 64)")
     sample.add_argument("--seed", metavar="N", type=int, default=0, help="noise seed (default: 0)")
     sample.add_argument("--columns", metavar="N", type=positive_int, help="grid columns (default: square-ish)")
@@ -155,6 +159,7 @@ def _add_experiment_parser(commands):
 
 def run_train(args):
     """Load the data, train, and report where the outputs went."""
+    from eyegan import plotting
     from eyegan.training import TrainConfig, train_gan
 
     try:
@@ -172,6 +177,9 @@ def run_train(args):
 
     started = time.perf_counter()
     run = train_gan(data.preprocess(images), config, args.out, resume=not args.restart)
+    # Recorded so that tools/export_weights.py can tell rendered from downloaded data.
+    with plotting.atomic_path(args.out / DATA_SOURCE_FILE) as temporary:
+        temporary.write_text(f"{patches.source}\n")
     minutes = (time.perf_counter() - started) / 60
     print(f"trained up to epoch {config.epochs} in {minutes:.1f} min; outputs in {args.out}/")
     print(f"  fixed-noise samples: {args.out / 'samples.gif'}")
@@ -185,7 +193,8 @@ def run_sample(args):
     from eyegan import plotting
     from eyegan._tf import keras
 
-    path = args.checkpoint / "generator.keras" if args.checkpoint.is_dir() else args.checkpoint
+    checkpoint = args.checkpoint or pretrained.weights_dir()
+    path = checkpoint / "generator.keras" if checkpoint.is_dir() else checkpoint
     if not path.is_file():
         raise UsageError(f"no generator found at {path}; pass a generator .keras file "
                          "or a folder written by 'python -m eyegan train'")

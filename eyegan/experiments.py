@@ -72,10 +72,13 @@ class Setting:
 
     ``changes`` maps :class:`~eyegan.training.TrainConfig` fields, and the
     preprocessing options ``scaling`` and ``pad_mode``, to their values.
+    ``steps``, when set, replaces the experiment's budget of discriminator
+    steps, so that settings of unequal cost per step can get equal compute.
     """
 
     label: str
     changes: dict = dataclasses.field(default_factory=dict)
+    steps: int | None = None
 
     def train_config(self, seed, steps=BUDGET_STEPS, batch_size=BUDGET_BATCH):
         """Return the TrainConfig of this setting for one seed and budget."""
@@ -258,12 +261,13 @@ def run_experiment(name, *, results_dir=RESULTS_DIR, seeds=SEEDS, settings=None,
     done = {(row["setting"], int(row["seed"]), int(row["steps"]), int(row["batch_size"])) for row in rows}
 
     for setting in chosen:
+        setting_steps = setting.steps or steps
         for seed in seeds:
-            if (setting.label, seed, steps, batch_size) in done:
+            if (setting.label, seed, setting_steps, batch_size) in done:
                 log.info("%s / %s / seed %d: already in %s", name, setting.label, seed, table)
                 continue
             grid_path = sample_grid_path(folder, setting.label, seed)
-            copied = _copy_matching_run(results_dir, setting, seed, steps, batch_size, grid_path)
+            copied = _copy_matching_run(results_dir, setting, seed, setting_steps, batch_size, grid_path)
             if copied is not None:
                 row = {**copied, "experiment": name, "setting": setting.label}
                 log.info("%s / %s / seed %d: copied from experiment %s", name, setting.label, seed,
@@ -271,8 +275,8 @@ def run_experiment(name, *, results_dir=RESULTS_DIR, seeds=SEEDS, settings=None,
             else:
                 if evaluation is None:
                     evaluation = EvaluationData()
-                log.info("%s / %s / seed %d: training %d steps", name, setting.label, seed, steps)
-                row, samples = run_setting(experiment, setting, seed, evaluation, steps=steps,
+                log.info("%s / %s / seed %d: training %d steps", name, setting.label, seed, setting_steps)
+                row, samples = run_setting(experiment, setting, seed, evaluation, steps=setting_steps,
                                            batch_size=batch_size)
                 plotting.save_png(plotting.image_grid(samples, columns=6), grid_path, scale=2)
             rows.append(row)
@@ -299,6 +303,32 @@ def summarize(rows, metric="swd"):
             "min": float(numbers.min()), "max": float(numbers.max()),
         })
     return summary
+
+
+def judge_claim(rows, better, worse, metric="swd", lower_is_better=True):
+    """Judge the claim "setting ``better`` scores better than setting ``worse``" over seeds.
+
+    Returns a dict with the verdict and the numbers behind it: ``verdict`` is
+    "confirmed" when every seed of ``better`` beats every seed of ``worse``,
+    "refuted" when every seed of ``worse`` beats every seed of ``better``, and
+    "it depends" when the two ranges overlap, so the seed decides. Also
+    returns both settings' mean, standard deviation, minimum and maximum, and
+    the difference of the means (positive when ``better`` is better).
+    """
+    stats = {entry["setting"]: entry for entry in summarize(rows, metric)}
+    for label in (better, worse):
+        if label not in stats:
+            raise KeyError(f"no runs of setting {label!r} in the results; found {sorted(stats)}")
+    good, bad = stats[better], stats[worse]
+    sign = 1 if lower_is_better else -1
+    if sign * good["max"] < sign * bad["min"]:
+        verdict = "confirmed"
+    elif sign * bad["max"] < sign * good["min"]:
+        verdict = "refuted"
+    else:
+        verdict = "it depends"
+    return {"verdict": verdict, "better": good, "worse": bad,
+            "difference": sign * (bad["mean"] - good["mean"])}
 
 
 def format_summary(rows, metrics_to_show=("swd", "diversity")):

@@ -147,3 +147,32 @@ def test_run_command_rejects_unknown_setting(tmp_path, capsys):
     assert status == 2
     assert "invalid --setting" in capsys.readouterr().err
     assert not (tmp_path / "beta1").exists()
+
+
+@pytest.mark.parametrize("scores, verdict", [
+    ({"a": [0.1, 0.2], "b": [0.3, 0.4]}, "confirmed"),
+    ({"a": [0.5, 0.6], "b": [0.3, 0.4]}, "refuted"),
+    ({"a": [0.1, 0.35], "b": [0.3, 0.4]}, "it depends"),
+])
+def test_judge_claim_verdicts(scores, verdict):
+    rows = [{"setting": label, "swd": str(value)} for label, values in scores.items() for value in values]
+
+    judged = experiments.judge_claim(rows, better="a", worse="b")
+
+    assert judged["verdict"] == verdict
+    expected = np.mean(scores["b"]) - np.mean(scores["a"])
+    assert judged["difference"] == pytest.approx(expected)
+
+
+def test_judge_claim_higher_is_better():
+    rows = [{"setting": "a", "diversity": "0.9"}, {"setting": "b", "diversity": "0.2"}]
+
+    judged = experiments.judge_claim(rows, "a", "b", metric="diversity", lower_is_better=False)
+
+    assert judged["verdict"] == "confirmed"
+    assert judged["difference"] == pytest.approx(0.7)
+
+
+def test_judge_claim_unknown_setting():
+    with pytest.raises(KeyError, match="no runs of setting 'c'"):
+        experiments.judge_claim([{"setting": "a", "swd": "1"}], "a", "c")
