@@ -38,7 +38,8 @@ CONFIG_HELP = {
     "generator_batch_norm": "use batch normalization in the generator",
     "discriminator_batch_norm": "use batch normalization in the discriminator",
     "seed": "seed for weights, noise and shuffling",
-    "precision": "Keras dtype policy of the hidden layers: float32 or mixed_bfloat16",
+    "precision": "Keras dtype policy of the hidden layers: float32, mixed_bfloat16, or auto "
+                 "(mixed_bfloat16 on GPUs of compute capability 8.0 or newer, else float32)",
     "jit_compile": "compile the training step with XLA; unset, only when a GPU is present",
 }
 

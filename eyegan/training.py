@@ -32,9 +32,12 @@ from eyegan._tf import keras, tf
 
 log = logging.getLogger(__name__)
 
-# Dtype policies TrainConfig.precision accepts. float16 would also need loss
-# scaling, which the training step does not do.
-PRECISIONS = ("float32", "mixed_bfloat16")
+# Values TrainConfig.precision accepts: "auto" or a Keras dtype policy. float16
+# would also need loss scaling, which the training step does not do.
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+# GPUs of this CUDA compute capability or newer (Ampere on) compute in bfloat16
+# natively; older ones, such as Colab's T4 (7.5), would emulate it slowly.
+BFLOAT16_MIN_COMPUTE_CAPABILITY = (8, 0)
 
 # Values TrainConfig.frozen_batch_norm accepts.
 FROZEN_BATCH_NORM_MODES = ("batch", "moving")
@@ -75,11 +78,12 @@ class TrainConfig:
     generator_batch_norm: bool = True
     discriminator_batch_norm: bool = True
     seed: int = 0
-    # Keras dtype policy of the hidden layers: "float32" (the reference) or
-    # "mixed_bfloat16". The latter runs convolutions in bfloat16, which is fast
-    # on CPUs with AMX or AVX512-BF16 and on recent GPUs. Outputs and losses
-    # stay float32 either way.
-    precision: str = "float32"
+    # Keras dtype policy of the hidden layers: "float32" (the reference),
+    # "mixed_bfloat16", or "auto" (see resolve_precision). bfloat16 runs the
+    # convolutions at half width, which is fast on CPUs with AMX or AVX512-BF16
+    # and on recent GPUs, and has float32's exponent range, so it needs no loss
+    # scaling. Outputs and losses stay float32 either way.
+    precision: str = "auto"
     # None compiles with XLA only when a GPU is present: on a CPU XLA made the
     # reference step about 6x slower (TensorFlow 2.21, 2 cores).
     jit_compile: bool | None = None
@@ -113,6 +117,25 @@ class TrainConfig:
 def gpu_available():
     """Return whether TensorFlow finds at least one GPU."""
     return bool(tf.config.list_physical_devices("GPU"))
+
+
+def resolve_precision(precision):
+    """Return the Keras dtype policy that ``precision`` stands for.
+
+    "auto" becomes "mixed_bfloat16" when every GPU TensorFlow finds has CUDA
+    compute capability 8.0 or newer, and "float32" otherwise, CPUs included:
+    float32 is what the reference measured and what runs identically anywhere.
+    Other values are returned unchanged.
+    """
+    if precision != "auto":
+        return precision
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "float32"
+    capabilities = [tf.config.experimental.get_device_details(gpu).get("compute_capability") for gpu in gpus]
+    if all(c is not None and tuple(c) >= BFLOAT16_MIN_COMPUTE_CAPABILITY for c in capabilities):
+        return "mixed_bfloat16"
+    return "float32"
 
 
 class EyeGAN(keras.Model):
@@ -251,10 +274,12 @@ def build_eyegan(config=TrainConfig()):
     config start from identical networks.
     """
     keras.utils.set_random_seed(config.seed)
+    precision = resolve_precision(config.precision)
+    log.info("building networks with dtype policy %s", precision)
     generator = models.build_generator(
-        config.latent_dim, batch_norm=config.generator_batch_norm, seed=config.seed, dtype=config.precision)
+        config.latent_dim, batch_norm=config.generator_batch_norm, seed=config.seed, dtype=precision)
     discriminator = models.build_discriminator(
-        batch_norm=config.discriminator_batch_norm, seed=config.seed + 1000, dtype=config.precision)
+        batch_norm=config.discriminator_batch_norm, seed=config.seed + 1000, dtype=precision)
     gan = EyeGAN(generator, discriminator, config)
     gan.compile()
     return gan

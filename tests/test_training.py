@@ -241,3 +241,29 @@ def test_bfloat16_precision_keeps_float32_outputs(real_images):
 def test_config_rejects_float16_precision():
     with pytest.raises(ValueError, match="precision"):
         training.TrainConfig(precision="mixed_float16")
+
+
+@pytest.mark.parametrize("capabilities, expected", [
+    ([], "float32"),
+    ([(7, 5)], "float32"),
+    ([(8, 0)], "mixed_bfloat16"),
+    ([(9, 0), (7, 0)], "float32"),
+])
+def test_auto_precision_follows_gpus(monkeypatch, capabilities, expected):
+    gpus = [f"GPU:{index}" for index in range(len(capabilities))]
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus if kind == "GPU" else [])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details",
+                        lambda gpu: {"compute_capability": capabilities[gpus.index(gpu)]})
+
+    assert training.resolve_precision("auto") == expected
+    assert training.resolve_precision("float32") == "float32"
+
+
+def test_auto_precision_builds_float32_on_cpu():
+    if training.gpu_available():
+        pytest.skip("a GPU is present; auto precision may pick bfloat16")
+
+    gan = training.build_eyegan(training.TrainConfig(batch_size=BATCH))
+
+    assert gan.generator.get_layer("deconv1").dtype_policy.name == "float32"
+    assert gan.discriminator.get_layer("conv1").dtype_policy.name == "float32"
