@@ -238,3 +238,18 @@ def show_setting_grids(folder, labels, seed=0, columns=2):
         ax.set_axis_off()
     figure.tight_layout()
     return figure
+
+
+def plot_experiment(rows, title):
+    """Plot an experiment's SWD and diversity per setting, every seed and the mean.
+
+    Returns the matplotlib figure with two panels.
+    """
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    plot_seed_spread(rows, "swd", ax=axes[0], title="Sliced Wasserstein distance")
+    plot_seed_spread(rows, "diversity", ax=axes[1], title="Diversity (real eyes = 1)", lower_is_better=False)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
