@@ -317,6 +317,16 @@ def test_install_without_apt_says_what_to_install(monkeypatch):
     assert "--chromium PATH" in str(error.value)
 
 
+def test_install_without_root_or_sudo_rejected(monkeypatch):
+    monkeypatch.setattr(check_pages.shutil, "which",
+                        lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
+    monkeypatch.setattr(check_pages.os, "geteuid", lambda: 1000)
+
+    with pytest.raises(check_pages.SetupError, match="needs root but sudo is not available") as error:
+        check_pages.install_chromium()
+    assert "apt-get install chromium" in str(error.value)
+
+
 def test_install_failure_says_what_to_install(monkeypatch):
     # apt-get present but the package registry unreachable: every run fails.
     commands = []
