@@ -45,6 +45,10 @@ def execute(path):
     started = time.perf_counter()
     client.execute()
     dropped = drop_large_outputs(notebook)
+    # nbclient stores every widget's state, PNGs included, in the metadata. No
+    # reader of the stored notebook can use it: Jupyter rebuilds widgets when
+    # the cells run, and the book shows the PNG output instead.
+    notebook.metadata.pop("widgets", None)
     temporary = path.with_name(f".{path.name}.tmp")
     nbformat.write(notebook, temporary)
     os.replace(temporary, path)
