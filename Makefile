@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: book test check-pages benchmark notebooks clean
+.PHONY: book test check-pages benchmark notebooks weights experiments clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,18 @@ benchmark: $(STAMP)
 # notebooks (which nbval compares and GitHub shows) come from the current code.
 notebooks: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py book/*.ipynb
+
+# Train the recommended configuration on rendered eyes (never on EYEGAN_DATA)
+# and ship its generator, history and grids in eyegan/weights.
+weights: $(STAMP)
+	env -u EYEGAN_DATA $(BIN)/python -m eyegan train --preset recommended --batch-size 64 \
+		--epochs 10 --steps-per-epoch 100 --restart --out runs/weights
+	$(BIN)/python tools/export_weights.py runs/weights
+
+# Run every experiment the ablation chapters read; finished runs are skipped.
+EXPERIMENTS := learning_rates update_ratio batch_norm discriminator_batches beta1 input_scaling recommended
+experiments: $(STAMP)
+	for name in $(EXPERIMENTS); do $(BIN)/python -m eyegan experiment run $$name || exit 1; done
 
 clean:
 	rm -rf _build

@@ -12,6 +12,9 @@ from eyegan import data, pretrained
 
 log = logging.getLogger("eyegan")
 
+# Preset that 'train' starts from; see eyegan.training.PRESETS.
+DEFAULT_PRESET = "recommended"
+
 # File in a run folder that names the data the run trained on.
 DATA_SOURCE_FILE = "data_source.txt"
 
@@ -44,27 +47,34 @@ CONFIG_HELP = {
 }
 
 
-def _add_config_options(parser, config):
-    from eyegan.training import FROZEN_BATCH_NORM_MODES, PRECISIONS
+def _add_config_options(parser):
+    from eyegan.training import FROZEN_BATCH_NORM_MODES, PRECISIONS, PRESETS, TrainConfig
 
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET,
+                        help="starting configuration that the options below change: 'reference' is the "
+                             "reference regime, 'recommended' the configuration the book's experiments "
+                             "favour (default: %(default)s)")
     choices = {"precision": PRECISIONS, "frozen_batch_norm": FROZEN_BATCH_NORM_MODES}
-    group = parser.add_argument_group("training configuration (defaults: the reference regime)")
-    for field in dataclasses.fields(config):
+    group = parser.add_argument_group(
+        "training configuration (each default is the preset's value; shown: reference / recommended)")
+    # SUPPRESS leaves options that were not given out of the namespace, so the
+    # preset supplies their values.
+    for field in dataclasses.fields(TrainConfig):
         option = "--" + field.name.replace("_", "-")
-        default = getattr(config, field.name)
-        help_text = f"{CONFIG_HELP[field.name]} (default: {default})"
-        if isinstance(default, bool):
-            group.add_argument(option, action=argparse.BooleanOptionalAction, default=default, help=help_text)
-        elif field.name == "steps_per_epoch":
-            group.add_argument(option, type=positive_int, default=default, metavar="N", help=help_text)
-        elif field.name == "jit_compile":
-            group.add_argument(option, action=argparse.BooleanOptionalAction, default=default,
-                               help=CONFIG_HELP[field.name])
-        elif field.name in choices:
-            group.add_argument(option, choices=choices[field.name], default=default, help=help_text)
-        else:
-            group.add_argument(option, type=type(default), default=default, metavar="N" if isinstance(default, int) else "X",
+        values = [getattr(PRESETS[name], field.name) for name in ("reference", "recommended")]
+        shown = values[0] if values[0] == values[1] else f"{values[0]} / {values[1]}"
+        help_text = f"{CONFIG_HELP[field.name]} (default: {shown})"
+        default = values[0]
+        if isinstance(default, bool) or field.name == "jit_compile":
+            group.add_argument(option, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
                                help=help_text)
+        elif field.name == "steps_per_epoch":
+            group.add_argument(option, type=positive_int, default=argparse.SUPPRESS, metavar="N", help=help_text)
+        elif field.name in choices:
+            group.add_argument(option, choices=choices[field.name], default=argparse.SUPPRESS, help=help_text)
+        else:
+            group.add_argument(option, type=type(default), default=argparse.SUPPRESS,
+                               metavar="N" if isinstance(default, int) else "X", help=help_text)
 
 
 def positive_int(text):
@@ -103,7 +113,7 @@ def build_parser():
                        help="train on the first N patches only (default: all)")
     train.add_argument("--restart", action="store_true",
                        help="start over instead of resuming from a checkpoint in --out")
-    _add_config_options(train, TrainConfig())
+    _add_config_options(train)
 
     sample = commands.add_parser(
         "sample", help="draw a grid of generated eyes from a checkpoint",
@@ -158,17 +168,25 @@ def _add_experiment_parser(commands):
     report.add_argument("--results", metavar="DIR", type=Path, default=experiments.RESULTS_DIR, help=results_help)
 
 
-def run_train(args):
-    """Load the data, train, and report where the outputs went."""
-    from eyegan import plotting
-    from eyegan.training import TrainConfig, train_gan
+def config_from_args(args):
+    """Return the TrainConfig of parsed ``train`` arguments: the preset with the given options applied."""
+    from eyegan.training import PRESETS, TrainConfig
 
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
     try:
-        config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+        return PRESETS[args.preset].replace(**given)
     except ValueError as error:
         # Name the option the user typed rather than the config field behind it.
         message = re.sub(r"TrainConfig\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-"), str(error))
         raise UsageError(message) from None
+
+
+def run_train(args):
+    """Load the data, train, and report where the outputs went."""
+    from eyegan import plotting
+    from eyegan.training import train_gan
+
+    config = config_from_args(args)
     patches = data.load_patches(args.data, n_default=args.rendered, seed=config.seed)
     images = patches.images if args.limit is None else patches.images[:args.limit]
     log.info("training on %d patches from %s", len(images), patches.source)

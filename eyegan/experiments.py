@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from eyegan import data, metrics, plotting
-from eyegan.training import TrainConfig
+from eyegan.training import PRESETS, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,13 @@ class Experiment:
 
 REFERENCE = Setting("reference")
 
+
+def _preset_changes(name):
+    """Return the fields in which preset ``name`` differs from the reference preset."""
+    reference = dataclasses.asdict(PRESETS["reference"])
+    return {k: v for k, v in dataclasses.asdict(PRESETS[name]).items() if reference[k] != v}
+
+
 EXPERIMENTS = {experiment.name: experiment for experiment in (
     Experiment(
         "batch_norm", "Does the GAN need batch normalization, and in which network?",
@@ -145,6 +152,11 @@ EXPERIMENTS = {experiment.name: experiment for experiment in (
         (Setting("1 G step", {"generator_steps": 1}),
          Setting("2 G steps", {"generator_steps": 2}),
          Setting("5 G steps (reference)", {}))),
+    # Equal steps and generator updates per step, so equal compute.
+    Experiment(
+        "recommended", "Does the recommended configuration beat the reference at equal compute?",
+        (REFERENCE,
+         Setting("recommended", _preset_changes("recommended")))),
 )}
 
 

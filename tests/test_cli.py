@@ -94,3 +94,26 @@ def test_train_help_lists_config_options(capsys):
     help_text = capsys.readouterr().out
     for option in ("--generator-lr", "--discriminator-lr", "--no-separate-batches", "--generator-steps"):
         assert option in help_text
+
+
+@pytest.mark.parametrize("argv, generator_lr, discriminator_lr, generator_steps", [
+    ([], 2e-4, 2e-3, 5),
+    (["--preset", "reference"], 5e-5, 0.02, 5),
+    (["--generator-lr", "1e-3"], 1e-3, 2e-3, 5),
+    (["--preset", "reference", "--generator-steps", "2"], 5e-5, 0.02, 2),
+])
+def test_train_options_change_preset(argv, generator_lr, discriminator_lr, generator_steps):
+    args = cli.build_parser().parse_args(["train", *argv])
+
+    config = cli.config_from_args(args)
+
+    assert (config.generator_lr, config.discriminator_lr) == (generator_lr, discriminator_lr)
+    assert config.generator_steps == generator_steps
+    assert config.batch_size == 300
+
+
+def test_train_invalid_option_names_flag(capsys):
+    status = cli.main(["train", "--beta-1", "1.5", "--out", "unused"])
+
+    assert status == 2
+    assert "--beta-1 must lie in [0, 1)" in capsys.readouterr().err
