@@ -151,7 +151,11 @@ EXPERIMENTS = {experiment.name: experiment for experiment in (
         "update_ratio", "How many generator updates per discriminator update?",
         (Setting("1 G step", {"generator_steps": 1}),
          Setting("2 G steps", {"generator_steps": 2}),
-         Setting("5 G steps (reference)", {}))),
+         Setting("5 G steps (reference)", {}),
+         # A step with 1 or 2 generator updates took about 1/3 or 1/2 of the
+         # reference step's wall time (2 CPU cores), so these get as much compute.
+         Setting("1 G step, 3x steps", {"generator_steps": 1}, steps=3 * BUDGET_STEPS),
+         Setting("2 G steps, 2x steps", {"generator_steps": 2}, steps=2 * BUDGET_STEPS))),
     # Equal steps and generator updates per step, so equal compute.
     Experiment(
         "recommended", "Does the recommended configuration beat the reference at equal compute?",
@@ -341,6 +345,14 @@ def judge_claim(rows, better, worse, metric="swd", lower_is_better=True):
         verdict = "it depends"
     return {"verdict": verdict, "better": good, "worse": bad,
             "difference": sign * (bad["mean"] - good["mean"])}
+
+
+def format_judgement(judged, metric="swd"):
+    """Return a one-line account of a :func:`judge_claim` result with both settings' numbers."""
+    good, bad = judged["better"], judged["worse"]
+    return (f"{good['setting']!r} better than {bad['setting']!r}: {judged['verdict']} "
+            f"({metric} {good['mean']:.3f} ± {good['std']:.3f}, range {good['min']:.3f}-{good['max']:.3f}, "
+            f"against {bad['mean']:.3f} ± {bad['std']:.3f}, range {bad['min']:.3f}-{bad['max']:.3f})")
 
 
 def format_summary(rows, metrics_to_show=("swd", "diversity")):

@@ -176,3 +176,12 @@ def test_judge_claim_higher_is_better():
 def test_judge_claim_unknown_setting():
     with pytest.raises(KeyError, match="no runs of setting 'c'"):
         experiments.judge_claim([{"setting": "a", "swd": "1"}], "a", "c")
+
+
+def test_format_judgement_states_numbers():
+    rows = [{"setting": "a", "swd": "0.1"}, {"setting": "a", "swd": "0.3"}, {"setting": "b", "swd": "0.5"}]
+
+    line = experiments.format_judgement(experiments.judge_claim(rows, "a", "b"))
+
+    assert line == ("'a' better than 'b': confirmed (swd 0.200 ± 0.141, range 0.100-0.300, "
+                    "against 0.500 ± 0.000, range 0.500-0.500)")

@@ -1,6 +1,11 @@
 """Execute chapters in place, at full size, so their stored outputs are current.
 
 Usage: python tools/execute_notebooks.py book/training.ipynb [...]
+       python tools/execute_notebooks.py --from-build book/training.ipynb [...]
+
+With --from-build, the outputs come from the notebooks that the last
+``make book`` executed (``_build/jupyter_execute``) instead of a new run, which
+saves executing the training chapter twice.
 
 nbval compares the outputs stored in each notebook with a fresh run, and
 GitHub shows the stored outputs, so re-run this after changing a chapter or
@@ -37,13 +42,12 @@ def drop_large_outputs(notebook):
     return dropped
 
 
-def execute(path):
-    """Run every cell of the notebook at ``path`` in its folder and save it in place."""
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    started = time.perf_counter()
-    client.execute()
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_EXECUTED_DIR = ROOT / "_build" / "jupyter_execute"
+
+
+def save(notebook, path):
+    """Store ``notebook`` at ``path`` without large outputs or widget state; return outputs dropped."""
     dropped = drop_large_outputs(notebook)
     # nbclient stores every widget's state, PNGs included, in the metadata. No
     # reader of the stored notebook can use it: Jupyter rebuilds widgets when
@@ -52,13 +56,41 @@ def execute(path):
     temporary = path.with_name(f".{path.name}.tmp")
     nbformat.write(notebook, temporary)
     os.replace(temporary, path)
+    return dropped
+
+
+def execute(path):
+    """Run every cell of the notebook at ``path`` in its folder and save it in place."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    started = time.perf_counter()
+    client.execute()
+    dropped = save(notebook, path)
     print(f"{path}: executed in {time.perf_counter() - started:.0f} s; {dropped} large outputs not stored")
 
 
-def main(paths):
+def copy_from_build(path):
+    """Store the outputs that the last book build produced for the notebook at ``path``."""
+    executed = BUILD_EXECUTED_DIR / path.resolve().relative_to(ROOT)
+    if not executed.exists():
+        raise SystemExit(f"error: {executed} not found; run 'make book' first")
+    source = nbformat.read(path, as_version=4)
+    notebook = nbformat.read(executed, as_version=4)
+    if [cell.source for cell in notebook.cells] != [cell.source for cell in source.cells]:
+        raise SystemExit(f"error: {path} changed since the last book build; run 'make book' again")
+    dropped = save(notebook, path)
+    print(f"{path}: outputs copied from {executed}; {dropped} large outputs not stored")
+
+
+def main(args):
     os.environ.pop("EYEGAN_QUICK", None)
-    for name in paths:
-        execute(Path(name))
+    from_build = "--from-build" in args
+    for name in (arg for arg in args if arg != "--from-build"):
+        if from_build:
+            copy_from_build(Path(name))
+        else:
+            execute(Path(name))
 
 
 if __name__ == "__main__":
