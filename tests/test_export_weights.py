@@ -93,3 +93,24 @@ def test_sample_uses_weights_variable(rendered_run, tmp_path, monkeypatch):
     assert status == 0
     with Image.open(png) as image:
         assert np.asarray(image).shape == (2 * 34 + 2, 2 * 66 + 2)
+
+
+def test_packaged_weights_sample_without_training(tmp_path, monkeypatch):
+    monkeypatch.delenv(pretrained.WEIGHTS_ENV_VAR, raising=False)
+    png = tmp_path / "grid.png"
+
+    status = cli.main(["sample", "--n", "64", "--out", str(png)])
+
+    assert status == 0
+    with Image.open(png) as image:
+        pixels = np.asarray(image)
+    # The shipped generator draws varied eyes, not one grey tile.
+    assert pixels.std() > 20
+    size = sum(p.stat().st_size for p in pretrained.PACKAGED_WEIGHTS_DIR.rglob("*") if p.is_file())
+    assert size <= 10 * 1024 * 1024
+
+
+def test_packaged_weights_trained_on_rendered_eyes():
+    source = (pretrained.PACKAGED_WEIGHTS_DIR / "data_source.txt").read_text()
+
+    assert source.startswith("eyegan.render.")
