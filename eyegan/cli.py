@@ -163,8 +163,8 @@ def _add_experiment_parser(commands):
         "report", help="print mean, standard deviation, minimum and maximum per setting",
         description="Summarise RESULTS/NAME/results.csv over seeds, one table per metric.")
     report.add_argument("name", choices=sorted(experiments.EXPERIMENTS), help="experiment to report")
-    report.add_argument("--metric", action="append", dest="metrics", choices=experiments.METRIC_COLUMNS,
-                        help="metric to summarise; repeat for several (default: swd and diversity)")
+    report.add_argument("--metric", action="append", dest="metrics", choices=experiments.SUMMARY_COLUMNS,
+                        help="column to summarise; repeat for several (default: swd and diversity)")
     report.add_argument("--results", metavar="DIR", type=Path, default=experiments.RESULTS_DIR, help=results_help)
 
 

@@ -64,6 +64,8 @@ RUN_COLUMNS = ("experiment", "setting", "seed", "steps", "batch_size", "changes"
 METRIC_COLUMNS = ("swd", "swd_level_0", "swd_level_1", "swd_level_2", "diversity", "memorization")
 ENVIRONMENT_COLUMNS = ("tensorflow", "keras", "numpy", "python", "machine")
 COLUMNS = RUN_COLUMNS + METRIC_COLUMNS + ENVIRONMENT_COLUMNS
+# Numeric columns that summarize and the report command accept.
+SUMMARY_COLUMNS = METRIC_COLUMNS + ("wall_s", "d_real", "d_fake", "g_loss")
 
 
 @dataclasses.dataclass(frozen=True)
