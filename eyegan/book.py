@@ -32,3 +32,20 @@ def setup_notebook(dpi=100):
 
     plt.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi, "figure.max_open_warning": 0})
     logging.getLogger("eyegan").setLevel(logging.WARNING)
+
+
+def glue(name, value, display=True):
+    """Record ``value`` under ``name`` for the book's ``{glue}`` roles, as ``myst_nb.glue`` does.
+
+    Where myst-nb is not installed (Colab, or a plain ``pip install eyegan``),
+    no book build reads the value, so it is only shown when ``display`` is true.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    myst_glue(name, value, display=display)

@@ -63,8 +63,9 @@ class TrainConfig:
     beta_1: float = 0.5
     # Generator steps per discriminator step, each on fresh noise.
     generator_steps: int = 5
-    # One-sided label smoothing: real targets 0.9 instead of 1 keep the
-    # discriminator from becoming over-confident.
+    # Label smoothing on both sides: targets 0.9 for real and 0.1 for fake
+    # images, instead of 1 and 0, keep the discriminator from becoming
+    # over-confident.
     real_label: float = 0.9
     fake_label: float = 0.1
     # Target for the generator's fakes: 1.0 gives the non-saturating loss -log D(G(z)).
