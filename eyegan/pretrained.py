@@ -33,6 +33,8 @@ def _require(path):
 
 def load_generator():
     """Load the trained generator (a Keras model from 64-d noise to (32, 64, 1) images)."""
+    # NOTE: the shipped file was saved by Keras 3.15; loading it with much older
+    # Keras 3 releases (as on a Colab image that lags behind) is untested.
     from eyegan._tf import keras
 
     return keras.models.load_model(_require(weights_dir() / "generator.keras"), compile=False)
