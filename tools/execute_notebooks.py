@@ -1,11 +1,6 @@
 """Execute chapters in place, at full size, so their stored outputs are current.
 
 Usage: python tools/execute_notebooks.py book/training.ipynb [...]
-       python tools/execute_notebooks.py --from-build book/training.ipynb [...]
-
-With --from-build, the outputs come from the notebooks that the last
-``make book`` executed (``_build/jupyter_execute``) instead of a new run, which
-saves executing the training chapter twice.
 
 nbval compares the outputs stored in each notebook with a fresh run, and
 GitHub shows the stored outputs, so re-run this after changing a chapter or
@@ -42,10 +37,6 @@ def drop_large_outputs(notebook):
     return dropped
 
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD_EXECUTED_DIR = ROOT / "_build" / "jupyter_execute"
-
-
 def save(notebook, path):
     """Store ``notebook`` at ``path`` without large outputs or widget state; return outputs dropped."""
     dropped = drop_large_outputs(notebook)
@@ -70,27 +61,10 @@ def execute(path):
     print(f"{path}: executed in {time.perf_counter() - started:.0f} s; {dropped} large outputs not stored")
 
 
-def copy_from_build(path):
-    """Store the outputs that the last book build produced for the notebook at ``path``."""
-    executed = BUILD_EXECUTED_DIR / path.resolve().relative_to(ROOT)
-    if not executed.exists():
-        raise SystemExit(f"error: {executed} not found; run 'make book' first")
-    source = nbformat.read(path, as_version=4)
-    notebook = nbformat.read(executed, as_version=4)
-    if [cell.source for cell in notebook.cells] != [cell.source for cell in source.cells]:
-        raise SystemExit(f"error: {path} changed since the last book build; run 'make book' again")
-    dropped = save(notebook, path)
-    print(f"{path}: outputs copied from {executed}; {dropped} large outputs not stored")
-
-
-def main(args):
+def main(paths):
     os.environ.pop("EYEGAN_QUICK", None)
-    from_build = "--from-build" in args
-    for name in (arg for arg in args if arg != "--from-build"):
-        if from_build:
-            copy_from_build(Path(name))
-        else:
-            execute(Path(name))
+    for name in paths:
+        execute(Path(name))
 
 
 if __name__ == "__main__":
