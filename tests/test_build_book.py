@@ -1,19 +1,10 @@
 """The book build must fail, naming the notebook, when a cell raises."""
 
-import importlib.util
 import shutil
-from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_build_book():
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / "tools" / "build_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tool_modules import ROOT, load_tool
 
 
 def test_raising_cell_fails_build(tmp_path, capsys):
@@ -30,7 +21,7 @@ def test_raising_cell_fails_build(tmp_path, capsys):
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, tmp_path / "book" / "broken.ipynb")
 
-    status = load_build_book().main(tmp_path)
+    status = load_tool("build_book").main(tmp_path)
 
     error = capsys.readouterr().err
     assert status == 1

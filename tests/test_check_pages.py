@@ -5,7 +5,6 @@ probe ran. One test renders a small hand-written book in the real Chromium and
 skips when no Chromium is installed.
 """
 
-import importlib.util
 import io
 import subprocess
 import sys
@@ -14,17 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
+from tool_modules import ROOT, load_tool
 
 
-def load_check_pages():
-    spec = importlib.util.spec_from_file_location("check_pages", ROOT / "tools" / "check_pages.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_pages = load_check_pages()
+check_pages = load_tool("check_pages")
 Problem = check_pages.Problem
 
 PROBE_RESULT = '<script type="application/json" id="check-pages-probe">{"images": 1, "scrollHeight": 900}</script>'

@@ -1,7 +1,5 @@
 """tools/export_weights.py and the generator shipped with the package."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,14 +7,7 @@ from PIL import Image
 
 from eyegan import cli, pretrained
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location("export_weights", ROOT / "tools" / "export_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tool_modules import load_tool
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +22,7 @@ def rendered_run(tmp_path_factory):
 def test_export_copies_generator_and_records(rendered_run, tmp_path):
     dest = tmp_path / "weights"
 
-    status = load_tool().main([str(rendered_run), "--dest", str(dest)])
+    status = load_tool("export_weights").main([str(rendered_run), "--dest", str(dest)])
 
     assert status == 0
     names = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
@@ -41,7 +32,7 @@ def test_export_copies_generator_and_records(rendered_run, tmp_path):
 
 
 def test_exported_run_loads_through_pretrained(rendered_run, tmp_path, monkeypatch):
-    dest = load_tool().export(rendered_run, tmp_path / "weights")
+    dest = load_tool("export_weights").export(rendered_run, tmp_path / "weights")
     monkeypatch.setenv(pretrained.WEIGHTS_ENV_VAR, str(dest))
 
     generator = pretrained.load_generator()
@@ -57,7 +48,7 @@ def test_export_replaces_previous_weights(rendered_run, tmp_path):
     (dest / "samples").mkdir(parents=True)
     (dest / "samples" / "epoch_0009.png").write_bytes(b"stale")
 
-    load_tool().export(rendered_run, dest)
+    load_tool("export_weights").export(rendered_run, dest)
 
     assert not (dest / "samples" / "epoch_0009.png").exists()
     assert (dest / "generator.keras").stat().st_size > 1_000_000
@@ -65,7 +56,7 @@ def test_export_replaces_previous_weights(rendered_run, tmp_path):
 
 def test_export_rejects_downloaded_data(rendered_run, tmp_path, capsys):
     run_copy = tmp_path / "run"
-    tool = load_tool()
+    tool = load_tool("export_weights")
     tool.export(rendered_run, run_copy)
     (run_copy / "data_source.txt").write_text("/data/real_gaze.h5\n")
     dest = tmp_path / "weights"
@@ -78,7 +69,7 @@ def test_export_rejects_downloaded_data(rendered_run, tmp_path, capsys):
 
 
 def test_export_names_missing_file(tmp_path, capsys):
-    status = load_tool().main([str(tmp_path), "--dest", str(tmp_path / "weights")])
+    status = load_tool("export_weights").main([str(tmp_path), "--dest", str(tmp_path / "weights")])
 
     assert status == 1
     assert f"{tmp_path / 'generator.keras'} not found" in capsys.readouterr().err

@@ -7,7 +7,6 @@ eyegan is importable, as in the book build and under nbval.
 """
 
 import ast
-import importlib.util
 import json
 import os
 import re
@@ -21,16 +20,10 @@ import nbformat
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tool_modules import ROOT, load_tool
+
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOOL = ROOT / "tools" / "install_cell.py"
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 install_cell = load_tool("install_cell")

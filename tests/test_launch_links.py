@@ -4,25 +4,17 @@ The book is built once per module, from the outputs stored in the chapters,
 with the same warnings-as-errors options as ``make book``: a few seconds.
 """
 
-import importlib.util
 import subprocess
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urlparse
 
 import nbformat
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tool_modules import ROOT, load_tool
+
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 build_book = load_tool("build_book")
