@@ -62,8 +62,8 @@ def _add_config_options(parser):
     for field in dataclasses.fields(TrainConfig):
         option = "--" + field.name.replace("_", "-")
         values = [getattr(PRESETS[name], field.name) for name in ("reference", "recommended")]
-        shown = values[0] if values[0] == values[1] else f"{values[0]} / {values[1]}"
-        help_text = f"{CONFIG_HELP[field.name]} (default: {shown})"
+        default_text = values[0] if values[0] == values[1] else f"{values[0]} / {values[1]}"
+        help_text = f"{CONFIG_HELP[field.name]} (default: {default_text})"
         default = values[0]
         if isinstance(default, bool) or field.name == "jit_compile":
             group.add_argument(option, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
@@ -172,9 +172,9 @@ def config_from_args(args):
     """Return the TrainConfig of parsed ``train`` arguments: the preset with the given options applied."""
     from eyegan.training import PRESETS, TrainConfig
 
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    options = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
     try:
-        return PRESETS[args.preset].replace(**given)
+        return PRESETS[args.preset].replace(**options)
     except ValueError as error:
         # Name the option the user typed rather than the config field behind it.
         message = re.sub(r"TrainConfig\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-"), str(error))

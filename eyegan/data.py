@@ -50,8 +50,8 @@ NORM_STD = 73.8
 PIXEL_MIN = 0.0
 PIXEL_MAX = 255.0
 
-# Pixel scalings that normalize accepts: "reference" is (x - 129) / 73.8, which
-# leaves dark and bright pixels outside the generator's tanh range (-1, 1);
+# Pixel scalings that normalize accepts. "reference" is (x - 129) / 73.8, which
+# leaves dark and bright pixels outside the generator's tanh range (-1, 1).
 # "unit" is x / 127.5 - 1, which maps [0, 255] onto [-1, 1] exactly.
 SCALINGS = ("reference", "unit")
 UNIT_CENTER = 127.5

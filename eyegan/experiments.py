@@ -175,7 +175,7 @@ def get_experiment(name):
 
 
 def experiment_dir(name, results_dir=RESULTS_DIR):
-    """Return the folder that holds an experiment's results table and sample grids."""
+    """Return the folder that contains an experiment's results table and sample grids."""
     return Path(results_dir) / name
 
 
@@ -326,12 +326,13 @@ def summarize(rows, metric="swd"):
 def judge_claim(rows, better, worse, metric="swd", lower_is_better=True):
     """Judge the claim "setting ``better`` scores better than setting ``worse``" over seeds.
 
-    Returns a dict with the verdict and the numbers behind it: ``verdict`` is
-    "confirmed" when every seed of ``better`` beats every seed of ``worse``,
-    "refuted" when every seed of ``worse`` beats every seed of ``better``, and
-    "it depends" when the two ranges overlap, so the seed decides. Also
-    returns both settings' mean, standard deviation, minimum and maximum, and
-    the difference of the means (positive when ``better`` is better).
+    Returns a dict with the verdict and the numbers behind it. ``verdict`` is
+    "confirmed" when every seed of ``better`` beats every seed of ``worse``.
+    It is "refuted" when every seed of ``worse`` beats every seed of
+    ``better``, and "it depends" when the two ranges overlap, so the seed
+    decides. The dict also contains both settings' mean, standard deviation,
+    minimum and maximum, and the difference of the means (positive when
+    ``better`` is better).
     """
     stats = {entry["setting"]: entry for entry in summarize(rows, metric)}
     for label in (better, worse):

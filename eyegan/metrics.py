@@ -24,10 +24,10 @@ import numpy as np
 # Binomial blur of the Laplacian pyramid (approximately Gaussian, sigma about 1).
 _BLUR_TAPS = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
 
-# Sizes of the sliced Wasserstein distance. Measured on 2,000 against 2,000
-# rendered patches (2 CPU cores): one call takes about 3 s, and the metric's
-# seed moves a blurred set's score by under 1% but the floor (two samples of
-# the same renderer) by about 10%, because the floor is itself sampling noise.
+# Sizes of the sliced Wasserstein distance. On 2,000 against 2,000 rendered
+# patches one call took about 3 s on 2 CPU cores. The metric's seed moved a
+# blurred set's score by under 1%. It moved the floor (two samples of the same
+# renderer) by about 10%, because the floor is itself sampling noise.
 SWD_LEVELS = 3
 SWD_PATCH_SIZE = 7
 SWD_PATCHES_PER_IMAGE = 32

@@ -55,5 +55,5 @@ def load_epoch_grids():
     folder = _require(weights_dir() / "samples")
     grids = {int(path.stem.split("_")[1]): plotting.load_png(path) for path in sorted(folder.glob("epoch_*.png"))}
     if not grids:
-        raise FileNotFoundError(f"{folder} holds no epoch_NNNN.png grids; run 'make weights' again")
+        raise FileNotFoundError(f"{folder} contains no epoch_NNNN.png grids; run 'make weights' again")
     return grids

@@ -1,7 +1,7 @@
 """Validation of the sample-quality measures on rendered and, when available, real patches.
 
 Each degradation must score clearly worse than a second sample of the same
-data, and worse as it grows; the metric's own seed must barely matter.
+data, and worse as it grows. The metric's own seed must barely matter.
 """
 
 import time
